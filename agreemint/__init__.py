@@ -1,0 +1,3 @@
+"""agreemint: token-incentivized data labeling over Telegram."""
+
+__version__ = "0.1.0"

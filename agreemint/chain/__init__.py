@@ -1,0 +1,1 @@
+"""Ethereum side: contract clients, nonce management, deployment, the embedded anvil node."""

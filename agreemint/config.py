@@ -1,0 +1,85 @@
+"""One settings object for the whole app, read from the environment and `.env`.
+
+Groups are nested: `BOT__TOKEN`, `DB__URL`, `CHAIN__RPC_URL`, ... (double underscore).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agreemint.chain.settings import ChainSettings
+
+
+class BotSettings(BaseModel):
+    """Telegram side."""
+
+    token: SecretStr | None = None
+    api_base: str = "https://api.telegram.org"
+    mode: str = Field(default="polling", pattern="^(polling|webhook)$")
+    webhook_url: str = ""
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_path: str = "/telegram/webhook"
+
+
+class DbSettings(BaseModel):
+    """Storage. Empty `url` means an SQLite file in the data directory."""
+
+    url: str = ""
+    echo: bool = False
+    sqlite_busy_timeout_ms: int = 5000
+
+
+class TaskSettings(BaseModel):
+    """Assignment rules."""
+
+    assignment_ttl_seconds: int = 600
+    gold_rate: float = Field(default=0.1, ge=0.0, le=1.0)
+
+
+class ConsensusSettings(BaseModel):
+    """Consensus rounds."""
+
+    round_interval_seconds: int = 60
+    aggregator: str = "default"
+
+
+class RewardSettings(BaseModel):
+    """Reward curve inputs shared with the contract."""
+
+    token_symbol: str = "LBL"
+    explorer_url: str = ""
+
+
+class Settings(BaseSettings):
+    """Everything the app reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_nested_delimiter="__", extra="ignore", env_file_encoding="utf-8"
+    )
+
+    data_dir: Path = Path("data")
+    log_level: str = "INFO"
+    bot: BotSettings = BotSettings()
+    db: DbSettings = DbSettings()
+    tasks: TaskSettings = TaskSettings()
+    consensus: ConsensusSettings = ConsensusSettings()
+    rewards: RewardSettings = RewardSettings()
+    chain: ChainSettings = ChainSettings()
+
+    def database_url(self) -> str:
+        """The SQLAlchemy URL to use; the embedded SQLite file when none is configured."""
+        if self.db.url:
+            return self.db.url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'agreemint.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
