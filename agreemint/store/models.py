@@ -1,0 +1,185 @@
+"""SQLAlchemy 2 models: workers, campaigns, items, assignments, answers, rounds and the audit log.
+
+Test and production databases are built by Alembic (`migrations/`), never by `create_all`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from agreemint.store.types import BigIntPK, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Worker(Base):
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    wallet_address: Mapped[str | None] = mapped_column(String(42), unique=True)
+    answers_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    task_type: Mapped[str] = mapped_column(String(32), default="single_choice")
+    label_options: Mapped[list[str]] = mapped_column(JSON)
+    overlap: Mapped[int] = mapped_column(Integer, default=3)
+    # Reward per verified label in millionths of a token: exact integers on every backend.
+    reward_rate_micro: Mapped[int] = mapped_column(BigInteger, default=0)
+    gold_rate: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "external_id"),
+        Index("ix_items_campaign_open", "campaign_id", "resolved", "is_gold"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    text: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(Text)
+    # Telegram's file_id after the first upload, so a photo is uploaded once.
+    photo_file_id: Mapped[str | None] = mapped_column(String(256))
+    gold_label: Mapped[str | None] = mapped_column(String(200))
+    is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Slots held by open assignments plus answers; raised only by a guarded UPDATE (see tasks).
+    slots_taken: Mapped[int] = mapped_column(Integer, default=0)
+    answers_count: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    consensus_label: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("worker_id", "item_id"),
+        Index("ix_assignments_open", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="issued")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("item_id", "worker_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seconds_taken: Mapped[float | None] = mapped_column(Float)
+
+
+class ConsensusRound(Base):
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    aggregator: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    items_resolved: Mapped[int] = mapped_column(Integer, default=0)
+    answers_used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RoundResult(Base):
+    __tablename__ = "round_results"
+    __table_args__ = (UniqueConstraint("round_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(200))
+    confidence: Mapped[float] = mapped_column(Float)
+    agreement: Mapped[float] = mapped_column(Float)
+    answers: Mapped[int] = mapped_column(Integer)
+
+
+class WorkerQuality(Base):
+    __tablename__ = "worker_quality"
+    __table_args__ = (UniqueConstraint("round_id", "worker_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    accuracy: Mapped[float] = mapped_column(Float)
+    accuracy_low: Mapped[float] = mapped_column(Float)
+    accuracy_high: Mapped[float] = mapped_column(Float)
+    answers: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEntry(Base):
+    """Append-only: the code never updates or deletes a row (PostgreSQL also forbids it)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled; Telegram delivers at least once."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
