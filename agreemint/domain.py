@@ -68,6 +68,7 @@ class TaskView:
     kind: ItemKind
     text: str | None
     photo: str | None
+    photo_file_id: str | None
     options: tuple[str, ...]
     expires_at: datetime
     message_id: int | None = None
@@ -75,13 +76,10 @@ class TaskView:
 
 @dataclass(frozen=True, slots=True)
 class AnswerReceipt:
-    """What was recorded for a tap."""
+    """What was recorded for a tap, with the task so the chat can show the choice on it."""
 
-    assignment_id: int
     option: str
-    message_id: int | None
-    kind: ItemKind
-    shown_text: str
+    task: TaskView
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Use-cases. Each public method owns its transaction; bot and scheduler call the same ones."""

@@ -1,0 +1,111 @@
+"""Creating campaigns and loading their items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from agreemint.domain import CampaignStatus, TaskType
+from agreemint.errors import InvalidInput
+from agreemint.services.audit import audit
+from agreemint.services.itemfile import ItemSpec
+from agreemint.store.engine import SessionMaker
+from agreemint.store.models import Campaign, Item
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSpec:
+    """What a manager decides for a campaign."""
+
+    name: str
+    instructions: str
+    options: tuple[str, ...]
+    overlap: int = 3
+    reward_rate_micro: int = 0
+    task_type: TaskType = TaskType.SINGLE_CHOICE
+    gold_rate: float | None = None
+
+    def check(self) -> None:
+        """Raise InvalidInput listing every rule the spec breaks."""
+        problems = []
+        if not self.name.strip():
+            problems.append("the name is empty")
+        if len(self.options) < 2:
+            problems.append("at least two labels are needed")
+        if len(set(self.options)) != len(self.options):
+            problems.append("labels repeat")
+        if any(not o.strip() or len(o) > 64 for o in self.options):
+            problems.append("each label needs 1-64 characters")
+        if not 1 <= self.overlap <= 100:
+            problems.append("overlap must be between 1 and 100")
+        if self.reward_rate_micro < 0:
+            problems.append("the reward rate cannot be negative")
+        if problems:
+            raise InvalidInput("The campaign is not valid: " + "; ".join(problems) + ".")
+
+
+class CampaignService:
+    """Campaign life cycle (creation here; funding and control come with the manager tools)."""
+
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self._sm = sessionmaker
+
+    async def create(
+        self, spec: CampaignSpec, items: list[ItemSpec], *, actor: str = "operator",
+        activate: bool = True,
+    ) -> int:
+        """Store a campaign with all its items in one transaction; returns its id."""
+        spec.check()
+        if not items:
+            raise InvalidInput("A campaign needs at least one item.")
+        async with self._sm() as session:
+            campaign = Campaign(
+                name=spec.name.strip(),
+                instructions=spec.instructions.strip(),
+                task_type=spec.task_type,
+                label_options=list(spec.options),
+                overlap=spec.overlap,
+                reward_rate_micro=spec.reward_rate_micro,
+                gold_rate=spec.gold_rate,
+                status=CampaignStatus.ACTIVE if activate else CampaignStatus.DRAFT,
+            )
+            session.add(campaign)
+            await session.flush()
+            session.add_all(
+                Item(
+                    campaign_id=campaign.id,
+                    external_id=i.external_id,
+                    kind=i.kind,
+                    text=i.text,
+                    photo=i.photo,
+                    gold_label=i.gold_label,
+                    is_gold=i.gold_label is not None,
+                )
+                for i in items
+            )
+            audit(session, "campaign.created", "campaign", campaign.id, actor=actor,
+                  name=campaign.name, items=len(items), overlap=spec.overlap,
+                  labels=list(spec.options))
+            await session.commit()
+            return campaign.id
+
+    async def active_ids(self) -> list[int]:
+        """Campaigns that are handing out tasks."""
+        async with self._sm() as session:
+            rows = await session.scalars(
+                select(Campaign.id).where(Campaign.status == CampaignStatus.ACTIVE)
+            )
+            return list(rows)
+
+    async def progress(self, campaign_id: int) -> tuple[int, int]:
+        """(items resolved, regular items in total)."""
+        async with self._sm() as session:
+            row = (
+                await session.execute(
+                    select(func.count(), func.count().filter(Item.resolved.is_(True))).where(
+                        Item.campaign_id == campaign_id, Item.is_gold.is_(False)
+                    )
+                )
+            ).one()
+            return int(row[1]), int(row[0])

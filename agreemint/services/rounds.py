@@ -1,0 +1,170 @@
+"""Consensus rounds: items that reached their overlap get a label, workers get a quality score."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import consensus
+from agreemint.domain import CampaignStatus, RoundSummary
+from agreemint.services.audit import audit
+from agreemint.store.engine import SessionMaker
+from agreemint.store.models import (
+    Answer,
+    Campaign,
+    ConsensusRound,
+    Item,
+    RoundResult,
+    WorkerQuality,
+)
+from agreemint.store.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class _Inference:
+    """What the aggregator decided, decoded back to our ids."""
+
+    labels: dict[int, str]
+    confidence: dict[int, float]
+    agreement: dict[int, float]
+    answers: dict[int, int]
+    quality: dict[int, tuple[float, float, float, int]]
+    aggregator: str
+
+
+class RoundService:
+    """Runs truth inference over a campaign's answers."""
+
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self._sm = sessionmaker
+
+    async def run_all(self) -> list[RoundSummary]:
+        """One round for every active campaign that has items due."""
+        async with self._sm() as session:
+            ids = list(
+                await session.scalars(
+                    select(Campaign.id).where(Campaign.status == CampaignStatus.ACTIVE)
+                )
+            )
+        summaries = [await self.run(campaign_id) for campaign_id in ids]
+        return [s for s in summaries if s is not None]
+
+    async def run(self, campaign_id: int) -> RoundSummary | None:
+        """Label every unresolved item that reached its overlap; None when none did."""
+        async with self._sm() as session:
+            campaign = await session.get_one(Campaign, campaign_id)
+            items = (
+                await session.execute(
+                    select(Item.id, Item.is_gold, Item.gold_label, Item.answers_count).where(
+                        Item.campaign_id == campaign_id, Item.resolved.is_(False)
+                    )
+                )
+            ).all()
+            due = [i.id for i in items if not i.is_gold and i.answers_count >= campaign.overlap]
+            if not due:
+                return None
+            triples = [
+                (int(t), int(w), str(label))
+                for t, w, label in await session.execute(
+                    select(Answer.item_id, Answer.worker_id, Answer.label)
+                    .join(Item, Item.id == Answer.item_id)
+                    .where(Item.campaign_id == campaign_id)
+                )
+            ]
+            gold = dict(
+                (
+                    await session.execute(
+                        select(Item.id, Item.gold_label).where(
+                            Item.campaign_id == campaign_id, Item.is_gold.is_(True)
+                        )
+                    )
+                ).all()
+            )
+            options = tuple(campaign.label_options)
+            inference = await asyncio.to_thread(_infer, triples, options, gold)
+            round_ = ConsensusRound(campaign_id=campaign_id, aggregator=inference.aggregator)
+            session.add(round_)
+            await session.flush()
+            await self._store(session, round_, due, inference)
+            await session.commit()
+            confidences = [inference.confidence[i] for i in due]
+            return RoundSummary(
+                campaign_id, round_.id, len(due), len(triples), float(np.mean(confidences))
+            )
+
+    async def _store(
+        self, session: AsyncSession, round_: ConsensusRound, due: list[int], inference: _Inference
+    ) -> None:
+        for item_id in due:
+            item = await session.get_one(Item, item_id)
+            item.resolved = True
+            item.consensus_label = inference.labels[item_id]
+            item.confidence = inference.confidence[item_id]
+            session.add(
+                RoundResult(
+                    round_id=round_.id,
+                    item_id=item_id,
+                    label=inference.labels[item_id],
+                    confidence=inference.confidence[item_id],
+                    agreement=inference.agreement[item_id],
+                    answers=inference.answers[item_id],
+                )
+            )
+        for worker_id, (mean, low, high, count) in inference.quality.items():
+            session.add(
+                WorkerQuality(
+                    round_id=round_.id, worker_id=worker_id, accuracy=mean,
+                    accuracy_low=low, accuracy_high=high, answers=count,
+                )
+            )
+        round_.items_resolved = len(due)
+        round_.answers_used = sum(inference.answers.values())
+        round_.finished_at = utcnow()
+        audit(session, "round.completed", "campaign", round_.campaign_id, round=round_.id,
+              items=len(due), aggregator=inference.aggregator,
+              labels={str(i): inference.labels[i] for i in due})
+
+
+def _infer(
+    rows: list[tuple[int, int, str]], options: tuple[str, ...], gold: dict[int, str | None]
+) -> _Inference:
+    tasks = [r[0] for r in rows]
+    workers = [r[1] for r in rows]
+    labels = [r[2] for r in rows]
+    matrix = consensus.AnswerMatrix.from_triples(tasks, workers, labels, label_ids=list(options))
+    aggregator = consensus.default_aggregator()
+    known = {t: g for t, g in gold.items() if g is not None and t in set(tasks)}
+    aggregator.fit(matrix, gold=known)
+    probas = np.asarray(aggregator.probas_)
+    codes = probas.argmax(axis=1)
+    task_ids = list(matrix.task_ids)
+    label_ids = list(matrix.label_ids)
+    decided = {int(t): str(label_ids[codes[k]]) for k, t in enumerate(task_ids)}
+    confidence = {int(t): float(probas[k, codes[k]]) for k, t in enumerate(task_ids)}
+    answers: dict[int, int] = {}
+    agree: dict[int, int] = {}
+    per_worker: dict[int, list[float]] = {}
+    index = {t: k for k, t in enumerate(task_ids)}
+    label_index = {label: j for j, label in enumerate(label_ids)}
+    for task, worker, label in rows:
+        answers[task] = answers.get(task, 0) + 1
+        agree[task] = agree.get(task, 0) + (label == decided[task])
+        per_worker.setdefault(worker, []).append(float(probas[index[task], label_index[label]]))
+    agreement = {t: agree[t] / answers[t] for t in answers}
+    quality = {w: _beta_summary(scores) for w, scores in per_worker.items()}
+    return _Inference(decided, confidence, agreement, answers, quality,
+                      type(aggregator).__name__)
+
+
+def _beta_summary(correct_probs: list[float]) -> tuple[float, float, float, int]:
+    """Posterior mean and ~95% interval of accuracy under a uniform Beta(1, 1) prior."""
+    n = len(correct_probs)
+    a = 1.0 + sum(correct_probs)
+    b = 1.0 + n - sum(correct_probs)
+    mean = a / (a + b)
+    sd = (a * b / ((a + b) ** 2 * (a + b + 1))) ** 0.5
+    return mean, max(0.0, mean - 1.96 * sd), min(1.0, mean + 1.96 * sd), n

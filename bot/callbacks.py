@@ -1,0 +1,22 @@
+"""Typed callback data. Ids only: labels and gold stay on the server (Telegram allows 64 bytes)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class AnswerCb(CallbackData, prefix="ans"):
+    """A tap on one of a task's options (index into the campaign's labels)."""
+
+    assignment: int
+    option: int
+
+
+class SkipCb(CallbackData, prefix="skip"):
+    """A tap on a task's Skip button."""
+
+    assignment: int
+
+
+class NextCb(CallbackData, prefix="next"):
+    """A tap on Next task."""

@@ -1,0 +1,47 @@
+"""Fallbacks for anything no other router took, and the one place errors become replies."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+
+from agreemint.errors import AgreemintError
+from bot import texts
+from bot.keyboards import next_keyboard
+
+log = logging.getLogger(__name__)
+router = Router(name=__name__)
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message) -> None:
+    command = (message.text or "").split(maxsplit=1)[0]
+    await message.answer(texts.unknown_command(command))
+
+
+@router.message()
+async def not_a_button(message: Message) -> None:
+    await message.answer(texts.USE_BUTTONS, reply_markup=next_keyboard())
+
+
+@router.callback_query()
+async def stale_button(callback: CallbackQuery) -> None:
+    # Data we cannot parse: forged, or from an older version of the bot.
+    await callback.answer(texts.STALE_BUTTON, show_alert=True)
+
+
+@router.errors()
+async def on_error(event: ErrorEvent) -> bool:
+    error = event.exception
+    if isinstance(error, AgreemintError):
+        text = error.user_message
+    else:
+        log.exception("unhandled error in update %s", event.update.update_id, exc_info=error)
+        text = texts.ERROR
+    if event.update.callback_query is not None:
+        await event.update.callback_query.answer(text[:200], show_alert=True)
+    elif event.update.message is not None:
+        await event.update.message.answer(text)
+    return True

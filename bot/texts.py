@@ -1,0 +1,84 @@
+"""Everything the bot says, in one place (HTML parse mode; user content is escaped)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from agreemint.domain import TaskView
+
+WELCOME = (
+    "👋 <b>Welcome to agreemint, {name}!</b>\n\n"
+    "You label short items — a text or a photo — by tapping one of the answer buttons, "
+    "and you earn tokens for it.\n\n"
+    "<b>How answers are checked.</b> Every item is answered by several people. Your answer "
+    "counts when it agrees with the consensus of the others, and some items are hidden "
+    "gold questions whose answer we already know.\n\n"
+    "<b>How rewards work.</b> Each verified answer earns the campaign's rate, multiplied by "
+    "your measured quality: careful workers earn more. Answers that fail the check are not "
+    "paid, and you will always see why.\n\n"
+    "Tap <b>Next task</b> to begin. /help shows the commands."
+)
+HELP = (
+    "<b>Commands</b>\n"
+    "/start — the welcome message\n"
+    "/next — your next task\n"
+    "/help — this list\n\n"
+    "Answer with the buttons under each task. Tap <b>Skip</b> if you are not sure: "
+    "a skipped task goes to someone else and is never held against you."
+)
+NEXT_TASK = "▶️ Next task"
+SKIP = "Skip"
+NOTHING_LEFT = (
+    "🎉 There are no tasks for you right now — you have done everything available. "
+    "We will message you when a new campaign starts."
+)
+USE_BUTTONS = "Please answer with the buttons under the task. Tap <b>Next task</b> to get one."
+UNKNOWN_COMMAND = "I don't know the command {command}. Try /next or /help."
+STALE_BUTTON = "This button is no longer valid."
+SAVED = "Saved: {option}"
+SKIPPED = "Skipped."
+ERROR = "Something went wrong on our side. Please try again in a moment."
+
+
+CAPTION_LIMIT = 1024
+
+
+def fit(text: str, limit: int) -> str:
+    """Shorten to Telegram's limit without cutting an HTML tag or entity in half."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.rfind("<") > cut.rfind(">") or cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: max(cut.rfind("<"), cut.rfind("&"))]
+    # Re-close what the cut left open (only <b> and <i> are used in task bodies).
+    for tag in ("i", "b"):
+        if cut.count(f"<{tag}>") > cut.count(f"</{tag}>"):
+            cut += f"</{tag}>"
+    return cut + "…"
+
+
+def welcome(first_name: str) -> str:
+    return WELCOME.format(name=escape(first_name or "there"))
+
+
+def unknown_command(command: str) -> str:
+    return UNKNOWN_COMMAND.format(command=escape(command[:64]))
+
+
+def task_body(task: TaskView) -> str:
+    """The task's text or photo caption."""
+    parts = [f"<b>{escape(task.campaign_name)}</b>"]
+    if task.text:
+        parts.append(escape(task.text))
+    if task.instructions:
+        parts.append(f"<i>{escape(task.instructions)}</i>")
+    return "\n\n".join(parts)
+
+
+def answered(task: TaskView, option: str) -> str:
+    """The task message after it was answered: the buttons give way to the choice."""
+    return f"{task_body(task)}\n\n✅ Your answer: <b>{escape(option)}</b>"
+
+
+def skipped(task: TaskView) -> str:
+    return f"{task_body(task)}\n\n⏭ Skipped"
