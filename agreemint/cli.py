@@ -1,0 +1,120 @@
+"""The `agreemint` command: run, demo, sandbox, db ..., campaign ..., chain ..."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import typer
+
+from agreemint.config import get_settings
+
+app = typer.Typer(help="agreemint: pay crowd workers in tokens for labels that pass consensus.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Campaigns.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(campaign_app, name="campaign")
+
+try:  # the chain commands need the contracts toolchain's Python side
+    from agreemint.chain.cli import chain_app
+except ImportError:  # pragma: no cover - only while the chain package is incomplete
+    chain_app = None
+if chain_app is not None:
+    app.add_typer(chain_app, name="chain")
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+    # Never let HTTP client logs print request URLs: aiogram's URLs contain the bot token.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+@app.command()
+def run() -> None:
+    """Run the bot and the scheduler (polling or webhook, from settings)."""
+    settings = get_settings()
+    if settings.bot.token is None:
+        typer.echo(
+            "BOT__TOKEN is not set. Put the token from @BotFather in the environment or in .env "
+            "(see .env.example), or try everything locally first with `agreemint demo`.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    _logging(settings.log_level)
+    from agreemint.serve import serve
+
+    asyncio.run(serve(settings))
+
+
+@app.command()
+def demo(
+    workers: int = typer.Option(6, min=1, max=50, help="Simulated workers."),
+    items: int = typer.Option(48, min=1, help="Items from the bundled sample campaign."),
+    seed: int = typer.Option(7, help="Seed for the simulated workers' choices."),
+    overlap: int = typer.Option(3, min=1, max=20, help="Answers per item."),
+    json_out: bool = typer.Option(False, "--json", help="End with one JSON line of the figures."),
+    data_dir: Path | None = typer.Option(None, help="Keep the demo database here."),
+) -> None:
+    """Run the whole loop locally: fake Telegram, the real bot, simulated workers, rounds."""
+    from agreemint.demo.run import DemoOptions, run_demo
+
+    options = DemoOptions(workers=workers, items=items, seed=seed, overlap=overlap,
+                          json_out=json_out, data_dir=data_dir)
+    raise typer.Exit(asyncio.run(run_demo(options)))
+
+
+@app.command()
+def sandbox(
+    port: int = typer.Option(8081, help="Port on 127.0.0.1."),
+    token: str = typer.Option("123456:sandbox", help="The bot token the fake server accepts."),
+) -> None:
+    """Run the fake Telegram Bot API server (point BOT__API_BASE at it)."""
+    from agreemint.sandbox.__main__ import serve_forever
+
+    asyncio.run(serve_forever(port=port, token=token))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from agreemint.store import migrate
+
+    url = get_settings().database_url()
+    asyncio.run(migrate.upgrade(url, revision))
+    typer.echo(f"database is at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` empties the database)."""
+    from agreemint.store import migrate
+
+    asyncio.run(migrate.downgrade(get_settings().database_url(), revision))
+    typer.echo(f"database is at {revision}")
+
+
+@campaign_app.command("import")
+def campaign_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSONL items."),
+    name: str = typer.Option(..., help="Campaign name shown to workers."),
+    labels: str = typer.Option(..., help="Comma-separated answer options."),
+    instructions: str = typer.Option("", help="One or two sentences shown with every task."),
+    overlap: int = typer.Option(3, min=1, max=100, help="Answers per item."),
+    rate: float = typer.Option(0.0, min=0.0, help="Tokens per verified label."),
+) -> None:
+    """Create an active campaign from a CSV (id,text,image,gold) or JSONL file."""
+    from agreemint.campaign_import import import_campaign
+
+    campaign_id, count = asyncio.run(
+        import_campaign(get_settings(), file, name, labels, instructions, overlap, rate)
+    )
+    typer.echo(f"campaign {campaign_id} created with {count} items")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,157 @@
+"""Assignment rules on a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from agreemint.errors import (
+    AlreadyAnswered,
+    AssignmentExpired,
+    ForeignAssignment,
+    InvalidOption,
+    NotFound,
+)
+from agreemint.runtime import Services
+from agreemint.store.models import Answer, Assignment, Item
+from tests.conftest import Clock
+from tests.factories import make_campaign, make_workers
+
+
+async def answer_all(services: Services, worker_tg: int, worker_id: int) -> list[int]:
+    """Answer option 0 until nothing is left; returns the item ids answered."""
+    done: list[int] = []
+    while (task := await services.tasks.next_task(worker_id)) is not None:
+        await services.tasks.record_answer(worker_tg, task.assignment_id, 0)
+        async with services.sessionmaker() as s:
+            done.append((await s.get_one(Assignment, task.assignment_id)).item_id)
+    return done
+
+
+async def test_overlap_and_uniqueness(services: Services) -> None:
+    await make_campaign(services, items=4, overlap=2)
+    workers = await make_workers(services, 5)
+    per_worker = [await answer_all(services, w.telegram_id, w.id) for w in workers]
+    for items in per_worker:
+        assert len(items) == len(set(items)), "a worker got the same item twice"
+    counts = Counter(i for items in per_worker for i in items)
+    assert sorted(counts.values()) == [2, 2, 2, 2]
+    # the last worker found nothing left
+    assert per_worker[-1] == []
+
+
+async def test_gold_mixed_in_at_rate_and_never_repeated(services: Services) -> None:
+    services.tasks._settings.gold_rate = 0.25
+    await make_campaign(services, items=12, overlap=1, gold=3)
+    [worker] = await make_workers(services, 1)
+    seen_gold = []
+    async with services.sessionmaker() as s:
+        gold_ids = set(await s.scalars(select(Item.id).where(Item.is_gold.is_(True))))
+    for _ in range(12):
+        task = await services.tasks.next_task(worker.id)
+        assert task is not None
+        await services.tasks.record_answer(worker.telegram_id, task.assignment_id, 1)
+        async with services.sessionmaker() as s:
+            item_id = (await s.get_one(Assignment, task.assignment_id)).item_id
+        if item_id in gold_ids:
+            seen_gold.append(item_id)
+    assert len(seen_gold) == 3  # one in four tasks, each gold item once
+    assert len(set(seen_gold)) == 3
+
+
+async def test_gold_label_never_reaches_the_worker(services: Services) -> None:
+    await make_campaign(services, items=1, overlap=1, gold=1, options=("yes", "no"))
+    services.tasks._settings.gold_rate = 1.0
+    [worker] = await make_workers(services, 1)
+    task = await services.tasks.next_task(worker.id)
+    assert task is not None
+    assert task.text == "gold 0"
+    assert "gold_label" not in repr(task)  # the view carries no gold field at all
+    assert task.options == ("yes", "no")  # both options, unordered by truth
+
+
+async def test_expired_assignment_releases_slot(services: Services, clock: Clock) -> None:
+    await make_campaign(services, items=1, overlap=1)
+    first, second = await make_workers(services, 2)
+    task = await services.tasks.next_task(first.id)
+    assert task is not None
+    assert await services.tasks.next_task(second.id) is None  # the only slot is held
+    clock.advance(services.tasks._settings.assignment_ttl_seconds + 1)
+    assert await services.tasks.expire_stale() == 1
+    again = await services.tasks.next_task(second.id)
+    assert again is not None
+    with pytest.raises(AssignmentExpired):
+        await services.tasks.record_answer(first.telegram_id, task.assignment_id, 0)
+    await services.tasks.record_answer(second.telegram_id, again.assignment_id, 0)
+
+
+async def test_late_answer_on_unswept_assignment_is_refused(services: Services,
+                                                            clock: Clock) -> None:
+    await make_campaign(services, items=1, overlap=1)
+    [worker, other] = await make_workers(services, 2)
+    task = await services.tasks.next_task(worker.id)
+    assert task is not None
+    clock.advance(services.tasks._settings.assignment_ttl_seconds + 5)
+    with pytest.raises(AssignmentExpired):
+        await services.tasks.record_answer(worker.telegram_id, task.assignment_id, 0)
+    assert await services.tasks.next_task(other.id) is not None  # the slot came back
+
+
+async def test_bad_answers_change_nothing(services: Services) -> None:
+    await make_campaign(services, items=2, overlap=2)
+    alice, mallory = await make_workers(services, 2)
+    task = await services.tasks.next_task(alice.id)
+    assert task is not None
+    with pytest.raises(ForeignAssignment):
+        await services.tasks.record_answer(mallory.telegram_id, task.assignment_id, 0)
+    with pytest.raises(InvalidOption):
+        await services.tasks.record_answer(alice.telegram_id, task.assignment_id, 7)
+    with pytest.raises(NotFound):
+        await services.tasks.record_answer(alice.telegram_id, 987654, 0)
+    receipt = await services.tasks.record_answer(alice.telegram_id, task.assignment_id, 1)
+    assert receipt.option == "dog"
+    with pytest.raises(AlreadyAnswered):
+        await services.tasks.record_answer(alice.telegram_id, task.assignment_id, 2)
+    async with services.sessionmaker() as s:
+        answers = list(await s.scalars(select(Answer)))
+    assert [(a.worker_id, a.label) for a in answers] == [(alice.id, "dog")]
+
+
+async def test_skip_gives_the_item_to_someone_else(services: Services) -> None:
+    await make_campaign(services, items=1, overlap=1)
+    first, second = await make_workers(services, 2)
+    task = await services.tasks.next_task(first.id)
+    assert task is not None
+    await services.tasks.skip(first.telegram_id, task.assignment_id)
+    assert await services.tasks.next_task(first.id) is None  # never the same item again
+    assert await services.tasks.next_task(second.id) is not None
+
+
+async def test_open_task_is_offered_again_not_a_second_one(services: Services) -> None:
+    await make_campaign(services, items=3, overlap=1)
+    [worker] = await make_workers(services, 1)
+    one = await services.tasks.next_task(worker.id)
+    two = await services.tasks.next_task(worker.id)
+    assert one is not None and two is not None
+    assert one.assignment_id == two.assignment_id
+
+
+@pytest.mark.parametrize("racers", [12])
+async def test_racing_workers_never_exceed_overlap(services: Services, racers: int) -> None:
+    await make_campaign(services, items=1, overlap=2)
+    workers = await make_workers(services, racers)
+    results = await asyncio.gather(*(services.tasks.next_task(w.id) for w in workers))
+    assert sum(r is not None for r in results) == 2
+    answered = await asyncio.gather(
+        *(services.tasks.record_answer(w.telegram_id, r.assignment_id, 0)
+          for w, r in zip(workers, results, strict=True) if r is not None)
+    )
+    assert len(answered) == 2
+    async with services.sessionmaker() as s:
+        item = await s.scalar(select(Item))
+        assert item is not None
+        assert item.slots_taken == 2
+        assert await s.scalar(select(func.count()).select_from(Answer)) == 2
