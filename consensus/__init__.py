@@ -1,0 +1,37 @@
+"""Truth inference for crowd labels: pure numpy, no I/O, deterministic.
+
+Build an :class:`AnswerMatrix` from (task, worker, label) triples, fit an aggregator, read
+``labels_`` / ``probas_`` / ``skills_``; :func:`worker_quality` gives accuracy posteriors with
+intervals; :func:`needs_more_answers` is the dynamic-overlap rule; :func:`fleiss_kappa` and
+:func:`krippendorff_alpha` measure agreement.
+"""
+
+from consensus.agreement import fleiss_kappa, krippendorff_alpha
+from consensus.base import Aggregator, encode_gold
+from consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
+from consensus.majority import MajorityVote, WeightedMajorityVote
+from consensus.matrix import AnswerMatrix
+from consensus.overlap import needs_more_answers
+from consensus.quality import WorkerQuality, beta_quantiles, worker_quality
+
+__all__ = [
+    "Aggregator",
+    "AnswerMatrix",
+    "DawidSkene",
+    "MajorityVote",
+    "OneCoinDawidSkene",
+    "WeightedMajorityVote",
+    "WorkerQuality",
+    "beta_quantiles",
+    "default_aggregator",
+    "encode_gold",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "needs_more_answers",
+    "worker_quality",
+]
+
+
+def default_aggregator() -> Aggregator:
+    """The aggregator rounds use unless a campaign picks another (a fresh instance)."""
+    return DawidSkene()
