@@ -70,13 +70,13 @@ def demo(
 
 @app.command()
 def sandbox(
-    port: int = typer.Option(8081, help="Port on 127.0.0.1."),
-    token: str = typer.Option("123456:sandbox", help="The bot token the fake server accepts."),
+    port: int = typer.Option(8081, help="Port on 127.0.0.1 (0 picks a free one)."),
+    token: str = typer.Option("", help="The bot token the fake server accepts."),
 ) -> None:
-    """Run the fake Telegram Bot API server (point BOT__API_BASE at it)."""
-    from agreemint.sandbox.__main__ import serve_forever
+    """Run the fake Telegram Bot API server (point BOT__API_BASE at the URL it prints)."""
+    from agreemint.sandbox.__main__ import main
 
-    asyncio.run(serve_forever(port=port, token=token))
+    main(["--port", str(port)] + (["--token", token] if token else []))
 
 
 @db_app.command("upgrade")

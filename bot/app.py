@@ -16,7 +16,7 @@ from aiohttp import web
 from agreemint.config import BotSettings
 from agreemint.runtime import Services
 from bot.middlewares import DeduplicateUpdates, RegisterWorker
-from bot.routers import ROUTERS
+from bot.routers import build_routers
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,16 @@ def build_dispatcher(services: Services) -> Dispatcher:
     register = RegisterWorker(services.workers)
     dp.message.outer_middleware(register)
     dp.callback_query.outer_middleware(register)
-    dp.include_routers(*ROUTERS)
+    dp.include_routers(*build_routers())
     return dp
 
 
-async def run_polling(bot: Bot, dp: Dispatcher) -> None:
-    """Long-poll Telegram until cancelled."""
+async def run_polling(bot: Bot, dp: Dispatcher, polling_timeout: int = 25) -> None:
+    """Long-poll Telegram until `dp.stop_polling()`."""
     await bot.delete_webhook(drop_pending_updates=False)
     await bot.set_my_commands(COMMANDS)
-    await dp.start_polling(bot, handle_signals=False, polling_timeout=25)
+    await dp.start_polling(bot, handle_signals=False, polling_timeout=polling_timeout,
+                           close_bot_session=False)
 
 
 async def start_webhook(bot: Bot, dp: Dispatcher, settings: BotSettings) -> web.AppRunner:

@@ -12,27 +12,22 @@ from bot import texts
 from bot.keyboards import next_keyboard
 
 log = logging.getLogger(__name__)
-router = Router(name=__name__)
 
 
-@router.message(F.text.startswith("/"))
 async def unknown_command(message: Message) -> None:
     command = (message.text or "").split(maxsplit=1)[0]
     await message.answer(texts.unknown_command(command))
 
 
-@router.message()
 async def not_a_button(message: Message) -> None:
     await message.answer(texts.USE_BUTTONS, reply_markup=next_keyboard())
 
 
-@router.callback_query()
 async def stale_button(callback: CallbackQuery) -> None:
     # Data we cannot parse: forged, or from an older version of the bot.
     await callback.answer(texts.STALE_BUTTON, show_alert=True)
 
 
-@router.errors()
 async def on_error(event: ErrorEvent) -> bool:
     error = event.exception
     if isinstance(error, AgreemintError):
@@ -45,3 +40,13 @@ async def on_error(event: ErrorEvent) -> bool:
     elif event.update.message is not None:
         await event.update.message.answer(text)
     return True
+
+
+def build() -> Router:
+    """Fallbacks go last in the dispatcher; the error handler sees errors from every router."""
+    router = Router(name=__name__)
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(not_a_button)
+    router.callback_query.register(stale_button)
+    router.errors.register(on_error)
+    return router

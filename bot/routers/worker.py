@@ -13,26 +13,19 @@ from bot.callbacks import AnswerCb, NextCb, SkipCb
 from bot.keyboards import next_keyboard
 from bot.presenter import close_task, send_next
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
-
-@router.message(CommandStart())
 async def start(message: Message, worker: WorkerView) -> None:
     await message.answer(texts.welcome(worker.first_name), reply_markup=next_keyboard())
 
 
-@router.message(Command("help"))
 async def help_(message: Message) -> None:
     await message.answer(texts.HELP, reply_markup=next_keyboard())
 
 
-@router.message(Command("next"))
 async def next_command(message: Message, worker: WorkerView, bot: Bot, tasks: TaskService) -> None:
     await send_next(bot, message.chat.id, worker.id, tasks)
 
 
-@router.callback_query(NextCb.filter())
 async def next_button(
     callback: CallbackQuery, worker: WorkerView, bot: Bot, tasks: TaskService
 ) -> None:
@@ -40,7 +33,6 @@ async def next_button(
     await send_next(bot, callback.from_user.id, worker.id, tasks)
 
 
-@router.callback_query(AnswerCb.filter())
 async def answer(
     callback: CallbackQuery, callback_data: AnswerCb, worker: WorkerView, bot: Bot,
     tasks: TaskService,
@@ -54,7 +46,6 @@ async def answer(
     await send_next(bot, callback.from_user.id, worker.id, tasks)
 
 
-@router.callback_query(SkipCb.filter())
 async def skip(
     callback: CallbackQuery, callback_data: SkipCb, worker: WorkerView, bot: Bot,
     tasks: TaskService,
@@ -64,3 +55,16 @@ async def skip(
     message = callback.message if isinstance(callback.message, Message) else None
     await close_task(message, task, texts.skipped(task))
     await send_next(bot, callback.from_user.id, worker.id, tasks)
+
+
+def build() -> Router:
+    """A fresh router (a router can join only one dispatcher; tests build several)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(next_command, Command("next"))
+    router.callback_query.register(next_button, NextCb.filter())
+    router.callback_query.register(answer, AnswerCb.filter())
+    router.callback_query.register(skip, SkipCb.filter())
+    return router
