@@ -280,7 +280,19 @@ class SandboxClient:
         return list((await self._request("GET", "/updates"))["pending"])
 
     async def webhook_info(self) -> dict[str, Any]:
+        """url, secret_token, pending_update_count, last_error_message and deliveries:
+        every POST attempt as {"update_id", "url", "status" or "error"}."""
         return dict(await self._request("GET", "/webhook"))
+
+    async def wait_for_deliveries(
+        self, attempts: int, timeout: float = 5.0  # noqa: ASYNC109 - server-side wait
+    ) -> list[dict[str, Any]]:
+        """Waits until the sandbox has made `attempts` webhook POSTs; returns them all."""
+        query = {"attempts": attempts, "timeout": timeout}
+        found = list((await self._request("GET", "/webhook", query=query))["deliveries"])
+        if len(found) < attempts:
+            raise TimeoutError(f"{len(found)} webhook deliveries after {timeout}s")
+        return found
 
     # -- failure modes --------------------------------------------------------------
 

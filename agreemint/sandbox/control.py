@@ -228,6 +228,13 @@ class ControlAPI:
         return web.Response(body=record.data, content_type="application/octet-stream")
 
     async def webhook(self, request: web.Request) -> web.Response:
+        """Webhook state and every delivery attempt; with attempts and timeout, waits
+        until that many attempts were made."""
+        if "attempts" in request.query:
+            attempts = _int(request.query["attempts"], "attempts")
+            timeout = min(MAX_WAIT, float(request.query.get("timeout", "5")))
+            deliveries = self.api.deliverer.deliveries
+            await self.state.wait_until(lambda: len(deliveries) >= attempts, timeout)
         hook = self.state.webhook
         return web.json_response(
             {

@@ -92,7 +92,20 @@ class WebhookDeliverer:
         if hook.secret_token:
             headers[SECRET_HEADER] = hook.secret_token
         record: dict[str, object] = {"update_id": item.update_id, "url": hook.url}
-        self.deliveries.append(record)
+        try:
+            return await self._send(session, hook, item, headers, record)
+        finally:
+            self.deliveries.append(record)
+            self.state.changed()
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        hook: WebhookConfig,
+        item: QueuedUpdate,
+        headers: dict[str, str],
+        record: dict[str, object],
+    ) -> str | None:
         try:
             async with session.post(hook.url, data=json.dumps(item.payload), headers=headers) as r:
                 await r.read()
