@@ -147,24 +147,15 @@ def _infer(
     confidence = {int(t): float(probas[k, codes[k]]) for k, t in enumerate(task_ids)}
     answers: dict[int, int] = {}
     agree: dict[int, int] = {}
-    per_worker: dict[int, list[float]] = {}
-    index = {t: k for k, t in enumerate(task_ids)}
-    label_index = {label: j for j, label in enumerate(label_ids)}
-    for task, worker, label in rows:
+    for task, _worker, label in rows:
         answers[task] = answers.get(task, 0) + 1
         agree[task] = agree.get(task, 0) + (label == decided[task])
-        per_worker.setdefault(worker, []).append(float(probas[index[task], label_index[label]]))
     agreement = {t: agree[t] / answers[t] for t in answers}
-    quality = {w: _beta_summary(scores) for w, scores in per_worker.items()}
+    scores = consensus.worker_quality(matrix, probas)
+    quality = {
+        int(w): (float(scores.mean[k]), float(scores.lower[k]), float(scores.upper[k]),
+                 int(scores.n_answers[k]))
+        for k, w in enumerate(scores.worker_ids)
+    }
     return _Inference(decided, confidence, agreement, answers, quality,
                       type(aggregator).__name__)
-
-
-def _beta_summary(correct_probs: list[float]) -> tuple[float, float, float, int]:
-    """Posterior mean and ~95% interval of accuracy under a uniform Beta(1, 1) prior."""
-    n = len(correct_probs)
-    a = 1.0 + sum(correct_probs)
-    b = 1.0 + n - sum(correct_probs)
-    mean = a / (a + b)
-    sd = (a * b / ((a + b) ** 2 * (a + b + 1))) ** 0.5
-    return mean, max(0.0, mean - 1.96 * sd), min(1.0, mean + 1.96 * sd), n

@@ -1,0 +1,54 @@
+"""Consensus rounds over stored answers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from agreemint.runtime import Services
+from agreemint.store.models import AuditEntry, Item, RoundResult, WorkerQuality
+from tests.factories import make_campaign, make_workers
+
+
+async def answer(services: Services, worker_tg: int, worker_id: int, choose: dict[str, int]
+                 ) -> None:
+    """Answer every task offered, picking the option index `choose[item text]`."""
+    while (task := await services.tasks.next_task(worker_id)) is not None:
+        await services.tasks.record_answer(worker_tg, task.assignment_id,
+                                           choose.get(task.text or "", 0))
+
+
+async def test_round_labels_items_at_overlap_with_agreement(services: Services) -> None:
+    services.tasks._settings.gold_rate = 0.0
+    await make_campaign(services, items=3, overlap=3)
+    good = await make_workers(services, 2)
+    [odd] = await make_workers(services, 1, start=5000)
+    truth = {"item 0": 0, "item 1": 1, "item 2": 2}
+    for w in good:
+        await answer(services, w.telegram_id, w.id, truth)
+    await answer(services, odd.telegram_id, odd.id, {"item 0": 1, "item 1": 1, "item 2": 2})
+    [summary] = await services.rounds.run_all()
+    assert summary.items_resolved == 3
+    async with services.sessionmaker() as s:
+        items = {i.text: i for i in await s.scalars(select(Item))}
+        assert {t: items[t].consensus_label for t in truth} == {
+            "item 0": "cat", "item 1": "dog", "item 2": "bird"}
+        assert all(i.resolved for i in items.values())
+        results = {r.item_id: r for r in await s.scalars(select(RoundResult))}
+        assert round(results[items["item 0"].id].agreement, 3) == round(2 / 3, 3)
+        assert results[items["item 1"].id].agreement == 1.0
+        quality = {q.worker_id: q for q in await s.scalars(select(WorkerQuality))}
+        assert quality[odd.id].accuracy < quality[good[0].id].accuracy
+        assert quality[odd.id].accuracy_low <= quality[odd.id].accuracy <= quality[
+            odd.id].accuracy_high
+        audit = list(await s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "round.completed")))
+        assert len(audit) == 1 and audit[0].data["items"] == 3
+    # nothing new is due: no second round
+    assert await services.rounds.run_all() == []
+
+
+async def test_items_below_overlap_wait(services: Services) -> None:
+    await make_campaign(services, items=2, overlap=3)
+    [w] = await make_workers(services, 1)
+    await answer(services, w.telegram_id, w.id, {})
+    assert await services.rounds.run_all() == []
