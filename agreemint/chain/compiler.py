@@ -21,6 +21,7 @@ from agreemint.chain.paths import BUILD_DIR, COMPILE_DRIVER, PROJECT_ROOT, SOURC
 COMPILER_SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 10_000},
     "evmVersion": "prague",
+    "viaIR": True,
     "outputSelection": {
         "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}
     },

@@ -351,8 +351,11 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
             uint256 amount = _amount(curve, rate, counts[i], qualities[i], i);
             if (amount != 0) {
                 token.safeTransfer(workers[i], amount);
-                total += amount;
-                ++paidWorkers;
+                // Cannot overflow: each amount < 2^144 and a batch has far fewer than 2^100 entries.
+                unchecked {
+                    total += amount;
+                    ++paidWorkers;
+                }
             }
         }
     }
