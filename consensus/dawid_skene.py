@@ -124,7 +124,7 @@ class DawidSkene(_EMAggregator):
     """
 
     n_iter: int = 200
-    tol: float = 1e-7
+    tol: float = 1e-6
     init_with: str = "mv"
     alpha: float = 0.3
     diag: float = 0.0
@@ -158,7 +158,7 @@ class OneCoinDawidSkene(_EMAggregator):
     """
 
     n_iter: int = 200
-    tol: float = 1e-7
+    tol: float = 1e-6
     init_with: str = "mv"
     a: float = 2.0
     b: float = 1.0

@@ -33,12 +33,15 @@ def groups_of(m: AnswerMatrix) -> Groups:
 
 def expected_counts(m: AnswerMatrix, g: Groups, probas: FloatArray) -> FloatArray:
     """``C[w, l, k]`` = expected number of answers ``l`` by worker ``w`` on tasks of true class
-    ``k`` under ``probas``; shape ``(n_workers, n_labels, n_labels)``."""
+    ``k`` under ``probas``; shape ``(n_workers, n_labels, n_labels)`` (a strided view)."""
     n_labels = m.n_labels
-    out = np.zeros((m.n_workers * n_labels, n_labels))
+    out = np.zeros((n_labels, m.n_workers * n_labels))
     if g.keys.size:
-        out[g.keys] = np.add.reduceat(probas[g.task], g.starts, axis=0)
-    return out.reshape(m.n_workers, n_labels, n_labels)
+        # class-major (L, n_answers) layout: np.take and reduceat along a contiguous axis are
+        # several times faster than fancy-indexing and reducing (n_answers, L) rows
+        by_class = np.ascontiguousarray(probas.T)
+        out[:, g.keys] = np.add.reduceat(np.take(by_class, g.task, axis=1), g.starts, axis=1)
+    return out.reshape(n_labels, m.n_workers, n_labels).transpose(1, 2, 0)
 
 
 def e_step(
@@ -56,8 +59,9 @@ def e_step(
     n_labels = m.n_labels
     if m.n_tasks == 0:
         return np.zeros((0, n_labels)), 0.0
-    rows = log_conf.reshape(-1, n_labels)[m.worker_label_key]  # (n_answers, L)
-    log_joint = np.add.reduceat(rows, m.task_starts, axis=0) + log_prior
+    by_class = np.ascontiguousarray(log_conf.reshape(-1, n_labels).T)  # (L, W * L)
+    rows = np.take(by_class, m.worker_label_key, axis=1)  # (L, n_answers)
+    log_joint = np.add.reduceat(rows, m.task_starts, axis=1).T + log_prior  # (n_tasks, L)
     probas, log_norm = normalize_log(log_joint)
     return clamp_gold(probas, gold_t, gold_l), float(log_norm.sum())
 

@@ -40,10 +40,15 @@ def _as_id_array(values: Iterable[Hashable] | NDArray[Any], name: str) -> NDArra
         arr = values
     else:
         seq = values if isinstance(values, Sequence) else list(values)
-        arr = np.asarray(seq)
+        try:
+            arr = np.asarray(seq)
+        except ValueError:  # ragged tuples and the like
+            arr = np.empty(0)
         # np.asarray turns [1, "1"] into two equal strings and tuples into 2-D rows: keep the
         # original Python objects whenever numpy would change their identity.
-        if arr.ndim != 1 or (arr.dtype.kind in "US" and not all(isinstance(v, str) for v in seq)):
+        if arr.ndim != 1 or len(arr) != len(seq) or (
+            arr.dtype.kind in "US" and not all(isinstance(v, str) for v in seq)
+        ):
             arr = np.empty(len(seq), dtype=object)
             for i, v in enumerate(seq):
                 arr[i] = v
@@ -165,7 +170,8 @@ class AnswerMatrix:
         """Votes per (task, label), shape ``(n_tasks, n_labels)``."""
         flat = self.task * self.n_labels + self.label
         size = self.n_tasks * self.n_labels
-        return np.bincount(flat, minlength=size).astype(np.float64).reshape(self.n_tasks, self.n_labels)
+        votes = np.bincount(flat, minlength=size).astype(np.float64)
+        return votes.reshape(self.n_tasks, self.n_labels)
 
     @cached_property
     def worker_label_key(self) -> IntArray:

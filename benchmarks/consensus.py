@@ -1,0 +1,280 @@
+"""Consensus benchmark: our aggregators vs crowd-kit, side by side in one process.
+
+    python benchmarks/consensus.py [--datasets PATH] [--full-crowdkit] [--skip-synthetic]
+
+1. Accuracy on the gold tasks of every dataset in ``--datasets`` (default
+   ``<repo>/../shared/datasets``), no gold used in fitting.
+2. Dynamic overlap vs fixed overlap on the datasets with ≥ 10 answers per task (answers
+   subsampled per task with a fixed seed): answers spent for the same accuracy.
+3. 1,000,000 synthetic answers (100k tasks, 10k workers, 4 classes, overlap 10, worker
+   accuracies ~ Beta(5, 2)): wall time, peak memory (tracemalloc, our fit incl. matrix build)
+   and agreement with crowd-kit's DawidSkene labels.
+
+Prints tables and ends with one JSON line. Needs the ``bench`` extra (crowd-kit, pandas).
+crowd-kit's GLAD and MACE are skipped on big inputs unless ``--full-crowdkit`` (GLAD alone takes
+~9 min on trec); its ZeroBasedSkill / MACE / GLAD / OneCoinDawidSkene are not run on the 1M set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from consensus import (  # noqa: E402
+    AnswerMatrix,
+    DawidSkene,
+    MajorityVote,
+    OneCoinDawidSkene,
+    WeightedMajorityVote,
+    default_aggregator,
+    fleiss_kappa,
+    krippendorff_alpha,
+    needs_more_answers,
+)
+
+OURS: dict[str, Callable[[], Any]] = {
+    "MajorityVote": MajorityVote,
+    "WeightedMajorityVote": WeightedMajorityVote,
+    "DawidSkene": DawidSkene,
+    "OneCoinDawidSkene": OneCoinDawidSkene,
+}
+CK_NAMES = ["MajorityVote", "Wawa", "ZeroBasedSkill", "DawidSkene", "OneCoinDawidSkene",
+            "GLAD", "MACE"]
+SLOW_CK = {"GLAD", "MACE"}
+SLOW_LIMIT = 10_000  # answers; above it crowd-kit GLAD/MACE are skipped unless --full-crowdkit
+
+
+def load(folder: Path) -> tuple[list[str], list[str], list[str], dict[str, str]]:
+    with (folder / "answers.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    with (folder / "gold.csv").open(newline="") as f:
+        gold = {r["task"]: r["label"] for r in csv.DictReader(f)}
+    return [r["task"] for r in rows], [r["worker"] for r in rows], [r["label"] for r in rows], gold
+
+
+def accuracy(m: AnswerMatrix, labels: np.ndarray, gold: dict[str, str]) -> float:
+    decoded = m.decode_labels(labels)
+    hits = [decoded[i] == gold[t] for i, t in enumerate(m.task_ids.tolist()) if t in gold]
+    return float(np.mean(hits))
+
+
+def crowdkit_models() -> dict[str, Any]:
+    from crowdkit import aggregation as ck
+
+    return {name: getattr(ck, name) for name in CK_NAMES}
+
+
+def ck_accuracy(model: Any, df: Any, gold: dict[str, str]) -> float:
+    pred = model().fit_predict(df)
+    hits = [str(pred[t]) == g for t, g in gold.items() if t in pred.index]
+    return float(np.mean(hits))
+
+
+def bench_datasets(root: Path, full_ck: bool) -> tuple[dict[str, dict[str, float]], list[str]]:
+    import pandas as pd
+
+    ck = crowdkit_models()
+    names = sorted(p.name for p in root.iterdir() if (p / "answers.csv").exists())
+    table: dict[str, dict[str, float]] = {}
+    notes: list[str] = []
+    for name in names:
+        tasks, workers, labels, gold = load(root / name)
+        m = AnswerMatrix.from_triples(tasks, workers, labels)
+        row: dict[str, float] = {}
+        for label, cls in OURS.items():
+            row[f"ours {label}"] = accuracy(m, cls().fit_predict(m), gold)
+        row["ours default"] = accuracy(m, default_aggregator().fit_predict(m), gold)
+        df = pd.DataFrame({"task": tasks, "worker": workers, "label": labels})
+        for label, model in ck.items():
+            if label in SLOW_CK and not full_ck and len(tasks) > SLOW_LIMIT:
+                notes.append(f"crowd-kit {label} skipped on {name} ({len(tasks)} answers)")
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                row[f"crowd-kit {label}"] = ck_accuracy(model, df, gold)
+        row["fleiss_kappa"] = fleiss_kappa(m)
+        row["kripp_alpha"] = krippendorff_alpha(m, "ordinal" if name == "web" else "nominal")
+        table[name] = row
+        print(f"  {name}: done", file=sys.stderr, flush=True)
+    return table, notes
+
+
+def print_accuracy(table: dict[str, dict[str, float]]) -> None:
+    names = list(table)
+    methods = list(dict.fromkeys(k for row in table.values() for k in row))
+    print("\n## Accuracy on gold tasks (no gold used in fitting)\n")
+    print("| method | " + " | ".join(names) + " | mean |")
+    print("|---" * (len(names) + 2) + "|")
+    for meth in methods:
+        vals = [table[n].get(meth) for n in names]
+        mean = f"{np.mean(vals):.4f}" if all(v is not None for v in vals) else "—"
+        cells = [f"{v:.3f}" if v is not None else "skip" for v in vals]
+        print(f"| {meth} | " + " | ".join(cells) + f" | {mean} |")
+
+
+def subsample(m: AnswerMatrix, rng: np.random.Generator) -> np.ndarray:
+    """A random order of each task's answers: ``rank[i]`` = position of answer i in its task."""
+    noise = rng.random(m.n_answers)
+    order = np.lexsort((noise, m.task))
+    rank = np.empty(m.n_answers, dtype=np.int64)
+    rank[order] = np.arange(m.n_answers) - np.repeat(m.task_starts, m.counts)
+    return rank
+
+
+def sub_matrix(m: AnswerMatrix, keep: np.ndarray) -> AnswerMatrix:
+    return AnswerMatrix.from_triples(
+        m.task_ids[m.task[keep]], m.worker_ids[m.worker[keep]], m.label_ids[m.label[keep]],
+        label_ids=m.label_ids.tolist(),
+    )
+
+
+def bench_overlap(root: Path, target: float = 0.95, start: int = 3) -> list[dict[str, Any]]:
+    """Dynamic overlap (``needs_more_answers``, warm-started rounds) vs fixed overlap."""
+    rows = []
+    for name in sorted(p.name for p in root.iterdir() if (p / "answers.csv").exists()):
+        tasks, workers, labels, gold = load(root / name)
+        full = AnswerMatrix.from_triples(tasks, workers, labels)
+        max_overlap = int(np.median(full.counts))
+        if max_overlap < 10:
+            continue
+        rank = subsample(full, np.random.default_rng(0))
+        fixed = {}
+        for k in range(start, max_overlap + 1):
+            sub = sub_matrix(full, rank < k)
+            fixed[k] = (sub.n_answers, accuracy(sub, default_aggregator().fit_predict(sub), gold))
+        allowed = np.full(full.n_tasks, start)
+        prev = None
+        for _ in range(max_overlap):
+            sub = sub_matrix(full, rank < allowed[full.task])
+            agg = default_aggregator().fit(sub, init=prev)
+            prev = agg
+            more = needs_more_answers(agg.probas_, sub.counts, target, max_overlap)
+            more &= sub.counts < full.counts  # the pool of real answers is finite
+            if not more.any():
+                break
+            allowed[full.task_codes(sub.task_ids[more].tolist())] += 1
+        dyn_acc = accuracy(sub, agg.labels_, gold)
+        match = [k for k, (_, a) in fixed.items() if a >= dyn_acc - 1e-12]
+        k_eq = match[0] if match else max_overlap
+        rows.append({"dataset": name, "dynamic_answers": sub.n_answers, "dynamic_acc": dyn_acc,
+                     "fixed_overlap": k_eq, "fixed_answers": fixed[k_eq][0],
+                     "fixed_acc": fixed[k_eq][1],
+                     "saved": 1 - sub.n_answers / fixed[k_eq][0]})
+    print(f"\n## Dynamic overlap (target confidence {target}, start {start}) vs fixed overlap\n")
+    print("| dataset | dynamic answers | dynamic acc | fixed overlap reaching it | "
+          "fixed answers | fixed acc | answers saved |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['dataset']} | {r['dynamic_answers']} | {r['dynamic_acc']:.3f} | "
+              f"{r['fixed_overlap']} | {r['fixed_answers']} | {r['fixed_acc']:.3f} | "
+              f"{r['saved']:.1%} |")
+    return rows
+
+
+def synthetic(seed: int = 0, n_tasks: int = 100_000, n_workers: int = 10_000, n_labels: int = 4,
+              overlap: int = 10) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n_labels, n_tasks)
+    skill = rng.beta(5, 2, n_workers)
+    task = np.repeat(np.arange(n_tasks), overlap)
+    # distinct workers per task: a random offset plus strides coprime with n_workers
+    worker = ((rng.integers(0, n_workers, n_tasks)[:, None] + np.arange(overlap) * 997)
+              % n_workers).ravel()
+    right = rng.random(task.size) < skill[worker]
+    wrong = (truth[task] + rng.integers(1, n_labels, task.size)) % n_labels
+    return task, worker, np.where(right, truth[task], wrong), truth
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def bench_synthetic() -> dict[str, float]:
+    import pandas as pd
+    from crowdkit import aggregation as ck
+
+    task, worker, label, truth = synthetic()
+    m, build_s = timed(lambda: AnswerMatrix.from_triples(task, worker, label))
+    res: dict[str, float] = {"build_seconds": build_s}
+    ours: dict[str, Any] = {}
+    for name, cls in OURS.items():
+        agg, secs = timed(lambda cls=cls: cls().fit(m))
+        ours[name] = agg
+        res[f"ours {name} seconds"] = secs
+        res[f"ours {name} accuracy"] = float((agg.labels_ == truth).mean())
+    res["ds_iterations"] = ours["DawidSkene"].n_iter_
+    tracemalloc.start()
+    DawidSkene().fit(AnswerMatrix.from_triples(task, worker, label))
+    res["peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    df = pd.DataFrame({"task": task, "worker": worker, "label": label})
+    for name in ("MajorityVote", "Wawa", "DawidSkene"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pred, secs = timed(lambda name=name: getattr(ck, name)().fit_predict(df))
+        pred = pred.reindex(np.arange(len(truth))).to_numpy()
+        res[f"crowd-kit {name} seconds"] = secs
+        res[f"crowd-kit {name} accuracy"] = float((pred == truth).mean())
+        if name == "DawidSkene":
+            ours_labels = m.label_ids[ours["DawidSkene"].labels_]
+            res["agreement_with_crowdkit"] = float((ours_labels == pred[m.task_ids]).mean())
+    res["process_max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("\n## 1,000,000 synthetic answers (100k tasks, 10k workers, 4 classes, overlap 10)\n")
+    print("| figure | value |\n|---|---|")
+    for k, v in res.items():
+        print(f"| {k} | {v:.4g} |")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--datasets", type=Path, default=ROOT / ".." / "shared" / "datasets")
+    ap.add_argument("--full-crowdkit", action="store_true", help="also run slow GLAD/MACE")
+    ap.add_argument("--skip-synthetic", action="store_true")
+    args = ap.parse_args()
+    table, notes = bench_datasets(args.datasets.resolve(), args.full_crowdkit)
+    print_accuracy(table)
+    for note in notes:
+        print(f"- {note}")
+    names = list(table)
+    ck_means = {k: float(np.mean([table[n][k] for n in names])) for k in table[names[0]]
+                if k.startswith("crowd-kit") and all(k in table[n] for n in names)}
+    best = max(ck_means, key=lambda k: ck_means[k])
+    margin = {n: table[n]["ours default"] - table[n]["crowd-kit DawidSkene"] for n in names}
+    overlap = bench_overlap(args.datasets.resolve())
+    syn = {} if args.skip_synthetic else bench_synthetic()
+    out = {
+        "ds_seconds": syn.get("ours DawidSkene seconds"),
+        "crowdkit_ds_seconds": syn.get("crowd-kit DawidSkene seconds"),
+        "speedup": (syn["crowd-kit DawidSkene seconds"] / syn["ours DawidSkene seconds"])
+        if syn else None,
+        "agreement_with_crowdkit": syn.get("agreement_with_crowdkit"),
+        "peak_mb": syn.get("peak_mb"),
+        "ds_iterations": syn.get("ds_iterations"),
+        "mean_accuracy": float(np.mean([table[n]["ours default"] for n in names])),
+        "crowdkit_best_mean_accuracy": ck_means[best],
+        "crowdkit_best": best,
+        "min_margin_vs_crowdkit_ds": min(margin.values()),
+        "answers_saved_by_dynamic_overlap": {r["dataset"]: round(r["saved"], 4) for r in overlap},
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
