@@ -134,3 +134,14 @@ def write_artifacts(
         path.write_text(render(artifact), encoding="utf-8")
         written.append(path)
     return written
+
+
+def drift(artifacts: dict[str, dict[str, Any]], build_dir: Path = BUILD_DIR) -> list[str]:
+    """Names whose committed artifact differs from `artifacts` (or is missing or extra)."""
+    committed = {p.stem for p in build_dir.glob("*.json")}
+    changed = sorted(committed ^ set(artifacts))
+    for name, artifact in artifacts.items():
+        path = build_dir / f"{name}.json"
+        if path.exists() and path.read_text(encoding="utf-8") != render(artifact):
+            changed.append(name)
+    return sorted(set(changed))

@@ -168,7 +168,7 @@ async def measure() -> dict[str, Any]:
 
 def _summary(bench: _Bench, max_batch: int, max_batch_gas: int) -> dict[str, Any]:
     settle, floor = "RewardVault.settle", "floor: bare batchMint"
-    figures = {
+    figures: dict[str, Any] = {
         "settle_per_worker_fresh": round(bench.gas_at(settle, "fresh", 500) / 500),
         "settle_per_worker_existing": round(bench.gas_at(settle, "existing", 500) / 500),
         "floor_fresh": round(bench.gas_at(floor, "fresh", 500) / 500),
@@ -204,12 +204,14 @@ def render(result: dict[str, Any]) -> str:
     f = result["figures"]
     lines.append("")
     lines.append(
-        f"per paid worker at N=500: fresh {f['settle_per_worker_fresh']:,} vs floor {f['floor_fresh']:,} "
+        f"per paid worker at N=500: fresh {f['settle_per_worker_fresh']:,} "
+        f"vs floor {f['floor_fresh']:,} "
         f"(x{f['ratio_fresh']}), existing {f['settle_per_worker_existing']:,} vs floor "
         f"{f['floor_existing']:,} (x{f['ratio_existing']}); target x{TARGET_RATIO}"
     )
     lines.append(
-        f"largest fresh batch under {TX_GAS_CAP:,} gas: {f['max_batch']} ({f['max_batch_gas']:,} gas)"
+        f"largest fresh batch under {TX_GAS_CAP:,} gas: {f['max_batch']} "
+        f"({f['max_batch_gas']:,} gas)"
     )
     lines.append(json.dumps(f, sort_keys=True))
     return "\n".join(lines)
