@@ -8,16 +8,18 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 
+from agreemint.errors import AgreemintError
 from agreemint.services.workers import WorkerService
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DeduplicateUpdates(BaseMiddleware):
-    """Telegram delivers at least once: an update id seen before is not handled again.
+    """Telegram delivers at least once: an update id is handled by one claim only.
 
-    The id is stored after the handler succeeds, so a crash mid-way lets the redelivery run;
-    the services' own unique keys make that second run harmless.
+    The claim is taken before the handler runs (a redelivery racing the first run is dropped)
+    and given back if the handler fails unexpectedly, so a redelivery can try again; the
+    services' own unique keys make any second run harmless.
     """
 
     def __init__(self, workers: WorkerService) -> None:
@@ -25,10 +27,17 @@ class DeduplicateUpdates(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        if await self._workers.seen_update(event.update_id):
+        if not await self._workers.claim_update(event.update_id):
             return None
-        result = await handler(event, data)
-        await self._workers.mark_update(event.update_id)
+        try:
+            result = await handler(event, data)
+        except AgreemintError:
+            await self._workers.finish_update(event.update_id)
+            raise
+        except Exception:
+            await self._workers.release_update(event.update_id)
+            raise
+        await self._workers.finish_update(event.update_id)
         return result
 
 

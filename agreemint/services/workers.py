@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agreemint.domain import WorkerView
@@ -15,6 +15,7 @@ from agreemint.store.types import utcnow
 
 # Telegram keeps undelivered updates for 24 h; ids older than that cannot come back.
 UPDATE_MEMORY = timedelta(hours=48)
+CLAIM_TIMEOUT = timedelta(minutes=2)
 
 
 class WorkerService:
@@ -53,19 +54,49 @@ class WorkerService:
                 worker.id, worker.telegram_id, worker.first_name, worker.username, is_new
             )
 
-    async def seen_update(self, update_id: int) -> bool:
-        """True when this update id was already handled."""
-        async with self._sm() as session:
-            return await session.get(ProcessedUpdate, update_id) is not None
+    async def claim_update(self, update_id: int) -> bool:
+        """Claim an update for handling; False when it was handled or is being handled.
 
-    async def mark_update(self, update_id: int) -> None:
-        """Remember a handled update id."""
+        A claim older than CLAIM_TIMEOUT that never finished belongs to a crashed process,
+        so it may be taken over: a redelivered update is then handled, not lost.
+        """
+        now = utcnow()
         async with self._sm() as session:
-            session.add(ProcessedUpdate(update_id=update_id))
+            session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
             try:
                 await session.commit()
+                return True
             except IntegrityError:
                 await session.rollback()
+            result = await session.execute(
+                update(ProcessedUpdate)
+                .where(
+                    ProcessedUpdate.update_id == update_id,
+                    ProcessedUpdate.done.is_(False),
+                    ProcessedUpdate.processed_at < now - CLAIM_TIMEOUT,
+                )
+                .values(processed_at=now)
+            )
+            await session.commit()
+            return int(getattr(result, "rowcount", 0)) == 1
+
+    async def finish_update(self, update_id: int) -> None:
+        """Mark a claimed update as handled for good."""
+        async with self._sm() as session:
+            await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.update_id == update_id)
+                .values(done=True)
+            )
+            await session.commit()
+
+    async def release_update(self, update_id: int) -> None:
+        """Give a claim back after a failure, so a redelivery is handled again."""
+        async with self._sm() as session:
+            await session.execute(
+                delete(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id)
+            )
+            await session.commit()
 
     async def forget_old_updates(self) -> int:
         """Drop update ids too old to be redelivered (a scheduler job); returns how many."""

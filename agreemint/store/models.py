@@ -177,9 +177,10 @@ class AuditEntry(Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already handled; Telegram delivers at least once."""
+    """Telegram update ids claimed or handled; Telegram delivers at least once."""
 
     __tablename__ = "processed_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -56,6 +56,7 @@ def upgrade() -> None:
     op.create_table('processed_updates',
     sa.Column('update_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('done', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('update_id', name=op.f('pk_processed_updates'))
     )
     op.create_table('workers',
