@@ -39,8 +39,11 @@ def expected_counts(m: AnswerMatrix, g: Groups, probas: FloatArray) -> FloatArra
     if g.keys.size:
         # class-major (L, n_answers) layout: np.take and reduceat along a contiguous axis are
         # several times faster than fancy-indexing and reducing (n_answers, L) rows
-        by_class = np.ascontiguousarray(probas.T)
-        out[:, g.keys] = np.add.reduceat(np.take(by_class, g.task, axis=1), g.starts, axis=1)
+        # float32 halves the memory traffic of the two big passes; sums of ≤ 1e5 terms in
+        # [0, 1] keep ~1e-7 relative precision, far below the EM tolerance
+        by_class = np.ascontiguousarray(probas.T, dtype=np.float32)
+        sums = np.add.reduceat(np.take(by_class, g.task, axis=1), g.starts, axis=1)
+        out[:, g.keys] = sums
     return out.reshape(n_labels, m.n_workers, n_labels).transpose(1, 2, 0)
 
 
@@ -59,7 +62,8 @@ def e_step(
     n_labels = m.n_labels
     if m.n_tasks == 0:
         return np.zeros((0, n_labels)), 0.0
-    by_class = np.ascontiguousarray(log_conf.reshape(-1, n_labels).T)  # (L, W * L)
+    # float32 gather/sum (see expected_counts); per-task sums are then normalised in float64
+    by_class = np.ascontiguousarray(log_conf.reshape(-1, n_labels).T, dtype=np.float32)
     rows = np.take(by_class, m.worker_label_key, axis=1)  # (L, n_answers)
     log_joint = np.add.reduceat(rows, m.task_starts, axis=1).T + log_prior  # (n_tasks, L)
     probas, log_norm = normalize_log(log_joint)
