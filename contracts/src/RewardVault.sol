@@ -223,9 +223,8 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
      * @notice Pays one batch of workers from the campaign's escrow.
      * @dev Worker `i` receives `counts[i] * rate * multiplier(qualities[i]) / MULTIPLIER_SCALE`;
      * zero amounts are skipped (no transfer). The whole batch reverts if it would take more than
-     * the escrow. Transfers happen inside the loop and the escrow is checked after it: a failed
-     * check reverts every transfer, and {nonReentrant} keeps a token callback from observing the
-     * intermediate state. This saves a second pass over the calldata.
+     * the escrow: the running total is checked before each transfer, so no transfer ever exceeds
+     * the escrow, without a second pass over the calldata.
      *
      * Requirements: caller holds {SETTLER_ROLE}; not paused; campaign open; `batchId` non-zero and
      * never settled; arrays non-empty and equal in length; every quality <= {QUALITY_SCALE}.
@@ -242,9 +241,13 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
         bytes32 merkleRoot
     ) external onlyRole(SETTLER_ROLE) whenNotPaused nonReentrant returns (uint256 total) {
         Campaign storage c = _claimBatch(campaignId, batchId, workers.length, counts.length, qualities.length);
+        uint256 escrow = c.escrow;
         uint256 paidWorkers;
-        (total, paidWorkers) = _pay(c.token, c.rate, workers, counts, qualities);
-        _debit(c, campaignId, total);
+        (total, paidWorkers) = _pay(c.token, c.rate, escrow, workers, counts, qualities);
+        if (total > escrow) revert RewardVaultInsufficientEscrow(campaignId, total, escrow);
+        // Both fit 128 bits: total <= escrow < 2^128 and paid + total <= all funds ever credited.
+        c.escrow = uint128(escrow - total);
+        c.paid += uint128(total);
         emit BatchSettled(campaignId, batchId, merkleRoot, workers.length, paidWorkers, total);
     }
 
@@ -329,19 +332,13 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
         _batchCampaign[batchId] = campaignId;
     }
 
-    /// @dev Takes a settled batch's total out of the escrow, reverting the batch if it is short.
-    function _debit(Campaign storage c, uint256 campaignId, uint256 total) private {
-        uint256 escrow = c.escrow;
-        if (total > escrow) revert RewardVaultInsufficientEscrow(campaignId, total, escrow);
-        // Both fit 128 bits: total <= escrow < 2^128 and paid + total <= all funds ever credited.
-        c.escrow = uint128(escrow - total);
-        c.paid += uint128(total);
-    }
-
-    /// @dev The payout loop of {settle}, split out to keep settle's stack shallow.
+    /// @dev The payout loop of {settle}, split out to keep settle's stack shallow. Stops before the
+    /// first transfer that would exceed `escrow` and returns the whole batch's total (so the caller
+    /// reverts with the amount the batch needed); no transfer beyond the escrow ever happens.
     function _pay(
         IERC20 token,
         uint256 rate,
+        uint256 escrow,
         address[] calldata workers,
         uint32[] calldata counts,
         uint16[] calldata qualities
@@ -350,12 +347,26 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
         for (uint256 i = 0; i < workers.length; ++i) {
             uint256 amount = _amount(curve, rate, counts[i], qualities[i], i);
             if (amount != 0) {
-                token.safeTransfer(workers[i], amount);
                 // Cannot overflow: each amount < 2^144 and a batch has far fewer than 2^100 entries.
                 unchecked {
                     total += amount;
                     ++paidWorkers;
                 }
+                if (total > escrow) return (_total(curve, rate, counts, qualities), paidWorkers);
+                token.safeTransfer(workers[i], amount);
+            }
+        }
+    }
+
+    /// @dev What a whole batch would pay; only evaluated on the failure path of {_pay}.
+    function _total(QualityCurve memory curve, uint256 rate, uint32[] calldata counts, uint16[] calldata qualities)
+        private
+        pure
+        returns (uint256 total)
+    {
+        for (uint256 i = 0; i < counts.length; ++i) {
+            unchecked {
+                total += _amount(curve, rate, counts[i], qualities[i], i);
             }
         }
     }
