@@ -12,60 +12,14 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
+from .models import Button, ChatMessage, SandboxError
 
-class SandboxError(Exception):
-    """The sandbox refused a control request (unknown user, no such button, ...)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Button:
-    text: str
-    callback_data: str | None = None
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    """One message as the user sees it now."""
-
-    message_id: int
-    from_bot: bool
-    date: int
-    text: str | None
-    caption: str | None
-    entities: list[dict[str, Any]]
-    photo: str | None  # file_id of the largest size
-    document: dict[str, Any] | None  # {"file_id", "file_name"}
-    buttons: list[list[Button]]
-    edited: bool
-    reply_to_message_id: int | None
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ChatMessage:
-        rows = [[Button(**b) for b in row] for row in data.get("buttons", [])]
-        return cls(**{**data, "buttons": rows})
-
-    @property
-    def content(self) -> str:
-        """The text or the caption (whichever the message has)."""
-        return self.text or self.caption or ""
-
-    @property
-    def button_texts(self) -> list[str]:
-        return [b.text for row in self.buttons for b in row]
-
-    def button(self, text: str) -> Button | None:
-        return next((b for row in self.buttons for b in row if b.text == text), None)
+__all__ = ["Button", "ChatMessage", "SandboxClient", "SandboxError"]
 
 
 Condition = Callable[[list[ChatMessage]], bool] | int
@@ -122,13 +76,19 @@ class SandboxClient:
         username: str | None = None,
         language_code: str = "en",
         last_name: str | None = None,
+        *,
+        started: bool = False,
     ) -> dict[str, Any]:
+        """Creates (or updates) a user and their private chat (chat id == user id). The bot
+        may write first only to users who have written to it (or `started=True`), as in
+        Telegram; otherwise it gets 403 "bot can't initiate conversation with a user"."""
         body = {
             "user_id": user_id,
             "first_name": first_name or f"User{user_id}",
             "username": username,
             "language_code": language_code,
             "last_name": last_name,
+            "started": started,
         }
         return dict(await self._request("POST", "/users", body))
 

@@ -7,6 +7,7 @@ units, as in the real API.
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -27,6 +28,9 @@ _SIMPLE = {
     "pre": "pre",
     "blockquote": "blockquote",
 }
+
+
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?>")
 
 
 def utf16_len(text: str) -> int:
@@ -86,11 +90,17 @@ class _EntityParser(HTMLParser):
 
 def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     """Returns (plain text, entities); raises 400 "can't parse entities" like Telegram."""
+    for found in re.finditer("<", source):
+        # Telegram wants every literal "<" escaped; a stray one is the classic bug of
+        # interpolating a raw label into an HTML message.
+        if not _TAG.match(source, found.start()):
+            offset = len(source[: found.start()].encode("utf-8"))
+            raise bad_request(
+                f"can't parse entities: Unexpected \"<\" or unclosed tag at byte offset {offset}"
+            )
     parser = _EntityParser(source)
     parser.feed(source)
     parser.close()
-    if parser.rawdata:  # an unterminated "<b" left in the buffer
-        raise parser._fail("Unclosed start tag")
     if parser.stack:
         tag = parser.stack[-1][0]
         raise bad_request(

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from .errors import bad_request
 
@@ -111,22 +113,54 @@ async def read_params(request: web.Request) -> Params:
             if isinstance(body, dict):
                 values.update(body)
         elif ctype == "multipart/form-data":
-            reader = await request.multipart()
-            while (part := await reader.next()) is not None:
-                if not isinstance(part, BodyPartReader) or part.name is None:
-                    continue
-                data = await part.read()
-                if part.filename is not None:
-                    uploads[part.name] = Upload(
-                        part.filename,
-                        bytes(data),
-                        part.headers.get("Content-Type", "application/octet-stream"),
-                    )
-                else:
-                    values[part.name] = bytes(data).decode("utf-8")
+            await _read_multipart(await request.multipart(), values, uploads)
         else:
             form = await request.post()
             for key, value in form.items():
                 if isinstance(value, str):
                     values[key] = value
     return Params(values, uploads)
+
+
+async def _read_multipart(
+    reader: MultipartReader, values: dict[str, Any], uploads: dict[str, Upload]
+) -> None:
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            continue
+        data = bytes(await part.read())
+        if part.filename is not None:
+            ctype = part.headers.get("Content-Type", "application/octet-stream")
+            uploads[part.name] = Upload(part.filename, data, ctype)
+        else:
+            values[part.name] = data.decode("utf-8")
+
+
+def read_webhook_reply(content_type: str, body: bytes) -> tuple[str, Params] | None:
+    """A Bot API call carried in a webhook's response body ("method" plus parameters, as
+    JSON or multipart form data); Telegram executes it without reporting the result."""
+    values: dict[str, Any] = {}
+    uploads: dict[str, Upload] = {}
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    if ctype == "application/json":
+        with contextlib.suppress(ValueError):
+            data = json.loads(body or b"{}")
+            if isinstance(data, dict):
+                values.update(data)
+    elif ctype == "multipart/form-data":
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
+        message = BytesParser(policy=default_policy).parsebytes(head + body)
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if not isinstance(name, str) or not isinstance(payload, bytes):
+                continue
+            filename = part.get_filename()
+            if filename:
+                uploads[name] = Upload(filename, payload, part.get_content_type())
+            else:
+                values[name] = payload.decode("utf-8")
+    method = values.pop("method", None)
+    if not isinstance(method, str) or not method:
+        return None
+    return method, Params(values, uploads)

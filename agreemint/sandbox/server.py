@@ -57,7 +57,7 @@ class FakeBotAPI:
         self.state = SandboxState(bot, first_update_id)
         self.limiter = RateLimiter()
         self.faults = FaultInjector()
-        self.deliverer = WebhookDeliverer(self.state, webhook_policy)
+        self.deliverer = WebhookDeliverer(self.state, webhook_policy, on_reply=self.call)
         self.control = ControlAPI(self)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -124,21 +124,28 @@ class FakeBotAPI:
         token_error = self._token_error(request.match_info["token"])
         if token_error is not None:
             return web.json_response(token_error.body(), status=token_error.error_code)
-        name = request.match_info["method"]
-        handler = METHODS.get(name.lower())
-        if handler is None:
-            return web.json_response(NOT_FOUND.body(), status=404)
-        seq = self.state.next_seq()
-        params = Params({}, {})
         try:
             params = await read_params(request)
+        except ApiError as e:
+            return web.json_response(e.body(), status=e.error_code)
+        status, body = await self.call(request.match_info["method"], params)
+        return web.json_response(body, status=status)
+
+    async def call(self, name: str, params: Params) -> tuple[int, dict[str, Any]]:
+        """Runs one Bot API call as if it came over HTTP; logs it; returns the HTTP status
+        and the response body."""
+        handler = METHODS.get(name.lower())
+        if handler is None:
+            return 404, NOT_FOUND.body()
+        seq = self.state.next_seq()
+        try:
             result = await self._run(name.lower(), handler, params)
         except ApiError as e:
             logged = params.loggable()
             self._log(CallRecord(seq, name, logged, False, None, e.error_code, e.description))
-            return web.json_response(e.body(), status=e.error_code)
+            return e.error_code, e.body()
         self._log(CallRecord(seq, name, params.loggable(), True, copy.deepcopy(result)))
-        return web.json_response({"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
 
     async def _run(self, method: str, handler: Any, params: Params) -> Any:
         chat_id = chat_id_of(params)

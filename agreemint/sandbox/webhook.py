@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
 from .objects import now
+from .params import Params, read_webhook_reply
 from .state import QueuedUpdate, SandboxState, WebhookConfig
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ReplyRunner = Callable[[str, Params], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 @dataclass
@@ -30,9 +33,15 @@ class WebhookPolicy:
 
 
 class WebhookDeliverer:
-    def __init__(self, state: SandboxState, policy: WebhookPolicy | None = None) -> None:
+    def __init__(
+        self,
+        state: SandboxState,
+        policy: WebhookPolicy | None = None,
+        on_reply: ReplyRunner | None = None,
+    ) -> None:
         self.state = state
         self.policy = policy or WebhookPolicy()
+        self.on_reply = on_reply
         self.deliveries: list[dict[str, object]] = []  # every attempt, for the control API
         self._task: asyncio.Task[None] | None = None
 
@@ -66,7 +75,10 @@ class WebhookDeliverer:
                     continue
                 hook, item = state.webhook, state.pending[0]
                 assert hook is not None
-                error = await self._post(session, hook, item)
+                try:
+                    error = await self._post(session, hook, item)
+                except Exception as e:  # never let one odd response end all delivery
+                    error = f"Internal sandbox error: {e!r}"
                 if not any(u is item for u in state.pending):
                     attempts = 0  # dropped meanwhile (reset, drop_pending_updates)
                     continue
@@ -108,9 +120,10 @@ class WebhookDeliverer:
     ) -> str | None:
         try:
             async with session.post(hook.url, data=json.dumps(item.payload), headers=headers) as r:
-                await r.read()
+                body = await r.read()
                 record["status"] = r.status
                 if 200 <= r.status < 300:
+                    await self._run_reply(r.headers.get("Content-Type", ""), body, record)
                     return None
                 return f"Wrong response from the webhook: {r.status} {r.reason}"
         except TimeoutError:
@@ -119,3 +132,17 @@ class WebhookDeliverer:
         except aiohttp.ClientError as e:
             record["error"] = str(e)
             return "Connection refused"
+
+    async def _run_reply(self, content_type: str, body: bytes, record: dict[str, object]) -> None:
+        """Executes a method the bot returned in its webhook answer (aiogram does this when
+        a handler returns a method and handle_in_background is off)."""
+        try:
+            reply = read_webhook_reply(content_type, body)
+        except Exception as e:  # a malformed reply is the bot's bug; delivery still succeeded
+            record["reply"] = {"error": repr(e)}
+            return
+        if reply is None or self.on_reply is None:
+            return
+        method, params = reply
+        status, _ = await self.on_reply(method, params)
+        record["reply"] = {"method": method, "status": status}
