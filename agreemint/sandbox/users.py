@@ -91,8 +91,6 @@ def tap(
         assert stored is not None
         if not _has_button(stored, data):
             raise ControlError(f"message {message_id} has no button with data {data!r} now")
-    if chat.user.blocked:
-        set_blocked(state, user_id, False)
     query_id = f"{state.bot.id % 10**6}{next(_query_ids):012d}"
     if visible and stored is not None:
         message = copy.deepcopy(stored.message)

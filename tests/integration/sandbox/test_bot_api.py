@@ -88,6 +88,15 @@ async def test_photo_upload_then_get_file_downloads_same_bytes(bot: Bot, ann: in
     assert again.photo and again.photo[-1].file_id == sent.photo[-1].file_id
 
 
+async def test_photo_by_url_is_accepted_offline(bot: Bot, tg: SandboxClient, ann: int) -> None:
+    sent = await bot.send_photo(ann, "https://example.org/cat.jpg", caption="by url")
+    assert sent.photo and sent.photo[-1].file_id
+    [view] = await tg.messages(ann)
+    assert view.photo == sent.photo[-1].file_id and view.caption == "by url"
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_photo(ann, "no-such-file-id")
+
+
 async def test_document_upload_is_visible_and_downloadable(
     bot: Bot, tg: SandboxClient, ann: int
 ) -> None:
