@@ -283,7 +283,8 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
     /// @notice The multiplier (basis points) the current curve gives to `quality` (basis points).
     function qualityMultiplier(uint256 quality) external view returns (uint256) {
         if (quality > QUALITY_SCALE) revert RewardVaultQualityOutOfRange(0, quality);
-        return _multiplier(_curve, quality);
+        QualityCurve memory curve = _curve;
+        return _multiplier(curve.minQuality, curve.maxMultiplier, quality);
     }
 
     /// @notice The multiplier any curve gives to `quality`; lets clients check their own copy.
@@ -294,7 +295,7 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
     {
         _checkCurve(minQuality, maxMultiplier);
         if (quality > QUALITY_SCALE) revert RewardVaultQualityOutOfRange(0, quality);
-        return _multiplier(QualityCurve(minQuality, maxMultiplier), quality);
+        return _multiplier(minQuality, maxMultiplier, quality);
     }
 
     /// @notice The number of campaigns created so far (also the last id).
@@ -335,6 +336,7 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
     /// @dev The payout loop of {settle}, split out to keep settle's stack shallow. Stops before the
     /// first transfer that would exceed `escrow` and returns the whole batch's total (so the caller
     /// reverts with the amount the batch needed); no transfer beyond the escrow ever happens.
+    /// The curve is read once into stack variables: memory reads per worker cost measurable gas.
     function _pay(
         IERC20 token,
         uint256 rate,
@@ -344,43 +346,52 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
         uint16[] calldata qualities
     ) private returns (uint256 total, uint256 paidWorkers) {
         QualityCurve memory curve = _curve;
+        uint256 minQuality = curve.minQuality;
+        uint256 maxMultiplier = curve.maxMultiplier;
         for (uint256 i = 0; i < workers.length; ++i) {
-            uint256 amount = _amount(curve, rate, counts[i], qualities[i], i);
+            uint256 amount = _amount(rate, minQuality, maxMultiplier, counts[i], qualities[i], i);
             if (amount != 0) {
                 // Cannot overflow: each amount < 2^144 and a batch has far fewer than 2^100 entries.
                 unchecked {
                     total += amount;
                     ++paidWorkers;
                 }
-                if (total > escrow) return (_total(curve, rate, counts, qualities), paidWorkers);
+                if (total > escrow) {
+                    return (_total(rate, minQuality, maxMultiplier, counts, qualities), paidWorkers);
+                }
                 token.safeTransfer(workers[i], amount);
             }
         }
     }
 
     /// @dev What a whole batch would pay; only evaluated on the failure path of {_pay}.
-    function _total(QualityCurve memory curve, uint256 rate, uint32[] calldata counts, uint16[] calldata qualities)
-        private
-        pure
-        returns (uint256 total)
-    {
+    function _total(
+        uint256 rate,
+        uint256 minQuality,
+        uint256 maxMultiplier,
+        uint32[] calldata counts,
+        uint16[] calldata qualities
+    ) private pure returns (uint256 total) {
         for (uint256 i = 0; i < counts.length; ++i) {
             unchecked {
-                total += _amount(curve, rate, counts[i], qualities[i], i);
+                total += _amount(rate, minQuality, maxMultiplier, counts[i], qualities[i], i);
             }
         }
     }
 
     /// @dev One worker's pay; `index` only names the offending entry in the error.
-    function _amount(QualityCurve memory curve, uint256 rate, uint256 count, uint256 quality, uint256 index)
-        private
-        pure
-        returns (uint256)
-    {
+    function _amount(
+        uint256 rate,
+        uint256 minQuality,
+        uint256 maxMultiplier,
+        uint256 count,
+        uint256 quality,
+        uint256 index
+    ) private pure returns (uint256) {
         if (quality > QUALITY_SCALE) revert RewardVaultQualityOutOfRange(index, quality);
         // Cannot overflow: count < 2^32, rate < 2^96, multiplier <= 5 * 10^4 < 2^16.
         unchecked {
-            return (count * rate * _multiplier(curve, quality)) / MULTIPLIER_SCALE;
+            return (count * rate * _multiplier(minQuality, maxMultiplier, quality)) / MULTIPLIER_SCALE;
         }
     }
 
@@ -409,11 +420,13 @@ contract RewardVault is AccessControl, Pausable, ReentrancyGuardTransient {
     }
 
     /// @dev 0 below the minimum, then linear from 1x at the minimum to the maximum at 10_000.
-    function _multiplier(QualityCurve memory curve, uint256 quality) private pure returns (uint256) {
-        uint256 minQuality = curve.minQuality;
+    function _multiplier(uint256 minQuality, uint256 maxMultiplier, uint256 quality) private pure returns (uint256) {
         if (quality < minQuality) return 0;
-        if (minQuality == QUALITY_SCALE) return curve.maxMultiplier;
-        uint256 bonus = uint256(curve.maxMultiplier) - MULTIPLIER_SCALE;
-        return MULTIPLIER_SCALE + (bonus * (quality - minQuality)) / (QUALITY_SCALE - minQuality);
+        if (minQuality == QUALITY_SCALE) return maxMultiplier;
+        // Cannot underflow: quality >= minQuality, maxMultiplier >= MULTIPLIER_SCALE, minQuality < scale.
+        unchecked {
+            uint256 bonus = maxMultiplier - MULTIPLIER_SCALE;
+            return MULTIPLIER_SCALE + (bonus * (quality - minQuality)) / (QUALITY_SCALE - minQuality);
+        }
     }
 }
