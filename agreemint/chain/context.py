@@ -122,10 +122,11 @@ async def open_chain(settings: Settings) -> AsyncIterator[ChainContext]:
     cfg = settings.chain
     node: AnvilNode | None = None
     key = cfg.signer_key.get_secret_value() if cfg.signer_key else None
-    if not cfg.rpc_url:
+    url = cfg.rpc_url
+    if not url:
         node = AnvilNode(settings.data_dir / "anvil-state.json", cfg.anvil_state_interval_seconds)
-        await asyncio.to_thread(node.start)
-    w3 = make_web3(cfg.rpc_url or node.url if node else cfg.rpc_url, cfg)
+        url = await asyncio.to_thread(node.start)
+    w3 = make_web3(url, cfg)
     try:
         if node is not None:
             sender = make_sender(w3, key or ANVIL_DEV_KEY, cfg)
