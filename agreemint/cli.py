@@ -56,7 +56,7 @@ def demo(
     workers: int = typer.Option(6, min=1, max=50, help="Simulated workers."),
     items: int = typer.Option(48, min=1, help="Items from the bundled sample campaign."),
     seed: int = typer.Option(7, help="Seed for the simulated workers' choices."),
-    overlap: int = typer.Option(3, min=1, max=20, help="Answers per item."),
+    overlap: int = typer.Option(5, min=1, max=20, help="Answers per item."),
     json_out: bool = typer.Option(False, "--json", help="End with one JSON line of the figures."),
     data_dir: Path | None = typer.Option(None, help="Keep the demo database here."),
 ) -> None:
