@@ -197,6 +197,15 @@ class ERC20InvalidReceiver(ContractRevert):
     receiver: str
 
 
+class ERC2612InvalidSigner(ContractRevert):
+    signer: str
+    owner: str
+
+
+class ERC2612ExpiredSignature(ContractRevert):
+    deadline: int
+
+
 class TimelockUnexpectedOperationState(ContractRevert):
     operation_id: bytes
     expected_states: bytes
