@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from agreemint.chain.cli import chain_app
 from agreemint.config import get_settings
 
 app = typer.Typer(help="agreemint: pay crowd workers in tokens for labels that pass consensus.",
@@ -17,12 +18,7 @@ campaign_app = typer.Typer(help="Campaigns.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(campaign_app, name="campaign")
 
-try:  # the chain commands need the contracts toolchain's Python side
-    from agreemint.chain.cli import chain_app
-except ImportError:  # pragma: no cover - only while the chain package is incomplete
-    chain_app = None
-if chain_app is not None:
-    app.add_typer(chain_app, name="chain")
+app.add_typer(chain_app, name="chain")
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

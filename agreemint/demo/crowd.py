@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agreemint.sandbox import ChatMessage, SandboxClient
@@ -36,6 +37,10 @@ def make_crowd(count: int) -> list[SimWorker]:
     return crowd
 
 
+def _newer_than(message_id: int) -> Callable[[list[ChatMessage]], bool]:
+    return lambda msgs: bool(msgs) and msgs[-1].message_id > message_id
+
+
 def _item_text(message: ChatMessage, truth: dict[str, str]) -> str:
     return next((t for t in truth if t in message.content), "")
 
@@ -49,8 +54,7 @@ async def work(tg: SandboxClient, worker: SimWorker, truth: dict[str, str],
     await tg.press(worker.user_id, texts.NEXT_TASK)
     last = welcome.message_id
     while True:
-        msgs = await tg.wait_for(worker.user_id, lambda ms, last=last: ms[-1].message_id > last,
-                                 timeout=WAIT)
+        msgs = await tg.wait_for(worker.user_id, _newer_than(last), timeout=WAIT)
         task = msgs[-1]
         if texts.SKIP not in task.button_texts:
             return  # "nothing left"

@@ -41,7 +41,7 @@ def _settings(data_dir: Path) -> Settings:
     db_file = data_dir / "demo.sqlite3"
     db_file.unlink(missing_ok=True)  # a fresh database every run
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=data_dir,
         db=DbSettings(url=f"sqlite+aiosqlite:///{db_file.resolve()}"),
         tasks=TaskSettings(assignment_ttl_seconds=300, gold_rate=0.15),
@@ -70,7 +70,8 @@ async def run_demo(options: DemoOptions) -> int:
         scheduler = build_scheduler(services, settings)
         scheduler.start()
         polling = asyncio.create_task(run_polling(bot, dp, polling_timeout=1))
-        progress = asyncio.create_task(_progress(services, sum(i.gold_label is None for i in sample.items)))
+        regular = sum(i.gold_label is None for i in sample.items)
+        progress = asyncio.create_task(_progress(services, regular))
         try:
             async with SandboxClient(api.base_url) as tg:
                 seeds = [random.Random(rng.random()) for _ in crowd]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -137,7 +138,8 @@ def _infer(
     labels = [r[2] for r in rows]
     matrix = consensus.AnswerMatrix.from_triples(tasks, workers, labels, label_ids=list(options))
     aggregator = consensus.default_aggregator()
-    known = {t: g for t, g in gold.items() if g is not None and t in set(tasks)}
+    present = set(tasks)
+    known: dict[Any, Any] = {t: g for t, g in gold.items() if g is not None and t in present}
     aggregator.fit(matrix, gold=known)
     probas = np.asarray(aggregator.probas_)
     codes = probas.argmax(axis=1)
