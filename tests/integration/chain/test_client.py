@@ -12,6 +12,7 @@ from eth_utils import keccak
 from agreemint.chain.context import ChainContext, open_chain
 from agreemint.chain.errors import InvalidChainInput
 from agreemint.chain.payouts import Payout
+from agreemint.chain.sender import GasCapExceeded
 from agreemint.config import Settings
 
 from .conftest import new_campaign
@@ -102,3 +103,23 @@ async def test_embedded_node_deploys_once_and_keeps_state(tmp_path: Path) -> Non
         assert await chain.vault.is_settled(keccak(b"e1"))
         found = await chain.vault.batch_settlements(0, campaign_id=campaign_id)
         assert [p.amount for s in found for p in s.payouts] == [paid]
+
+
+async def test_500_fresh_workers_fit_one_settle_under_the_cap(chain: ChainContext) -> None:
+    campaign_id = await new_campaign(chain, escrow=10**24)
+    payouts = [Payout(Account.create().address, 1, 6_000 + i * 8) for i in range(500)]
+    assert len(await chain.vault.plan(keccak(b"big"), payouts)) == 1
+    result = await chain.vault.settle(campaign_id, keccak(b"big"), payouts, ROOT)
+    receipt = await chain.w3.eth.get_transaction_receipt(result.tx_hash)
+    assert result.paid_workers == 500
+    assert receipt["gasUsed"] < 16_777_216
+
+
+async def test_gas_cap_is_enforced_by_the_client(chain: ChainContext) -> None:
+    campaign_id = await new_campaign(chain)
+    chain.sender.settings = chain.sender.settings.model_copy(update={"tx_gas_cap": 100_000})
+    payouts = [Payout(Account.create().address, 1, 9_000) for _ in range(10)]
+    with pytest.raises(GasCapExceeded) as caught:
+        await chain.vault.settle(campaign_id, keccak(b"capped"), payouts, ROOT)
+    assert caught.value.estimate > caught.value.cap == 100_000
+    assert not await chain.vault.is_settled(keccak(b"capped"))

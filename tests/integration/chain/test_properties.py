@@ -26,7 +26,7 @@ from .conftest import advance, bind, chain_settings, now
 
 T = TypeVar("T")
 PROPERTY_SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
