@@ -19,7 +19,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: install node
+demo: install
 	$(BIN)/agreemint demo
 
 test: install node

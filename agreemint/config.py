@@ -38,29 +38,26 @@ class DbSettings(BaseModel):
 class TaskSettings(BaseModel):
     """Assignment rules."""
 
-    assignment_ttl_seconds: int = 600
+    assignment_ttl_seconds: int = Field(default=600, ge=10)
     gold_rate: float = Field(default=0.1, ge=0.0, le=1.0)
 
 
 class ConsensusSettings(BaseModel):
     """Consensus rounds."""
 
-    round_interval_seconds: int = 60
-    aggregator: str = "default"
-
-
-class RewardSettings(BaseModel):
-    """Reward curve inputs shared with the contract."""
-
-    token_symbol: str = "LBL"
-    explorer_url: str = ""
+    round_interval_seconds: int = Field(default=60, ge=1)
+    aggregator: str = Field(
+        default="default",
+        pattern="^(default|majority_vote|weighted_majority_vote|dawid_skene|one_coin_dawid_skene)$",
+    )
 
 
 class Settings(BaseSettings):
     """Everything the app reads from its environment."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_nested_delimiter="__", extra="ignore", env_file_encoding="utf-8"
+        env_file=".env", env_nested_delimiter="__", extra="ignore", env_file_encoding="utf-8",
+        env_ignore_empty=True,  # an empty KEY= in .env means "use the default"
     )
 
     data_dir: Path = Path("data")
@@ -69,7 +66,6 @@ class Settings(BaseSettings):
     db: DbSettings = DbSettings()
     tasks: TaskSettings = TaskSettings()
     consensus: ConsensusSettings = ConsensusSettings()
-    rewards: RewardSettings = RewardSettings()
     chain: ChainSettings = ChainSettings()
 
     def database_url(self) -> str:

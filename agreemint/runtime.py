@@ -47,7 +47,7 @@ def build_services(
         workers=WorkerService(sessionmaker),
         tasks=TaskService(sessionmaker, settings.tasks, clock),
         campaigns=CampaignService(sessionmaker),
-        rounds=RoundService(sessionmaker),
+        rounds=RoundService(sessionmaker, settings.consensus.aggregator),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,11 +38,21 @@ class _Inference:
     aggregator: str
 
 
+AGGREGATORS: dict[str, Callable[[], consensus.Aggregator]] = {
+    "default": consensus.default_aggregator,
+    "majority_vote": consensus.MajorityVote,
+    "weighted_majority_vote": consensus.WeightedMajorityVote,
+    "dawid_skene": consensus.DawidSkene,
+    "one_coin_dawid_skene": consensus.OneCoinDawidSkene,
+}
+
+
 class RoundService:
     """Runs truth inference over a campaign's answers."""
 
-    def __init__(self, sessionmaker: SessionMaker) -> None:
+    def __init__(self, sessionmaker: SessionMaker, aggregator: str = "default") -> None:
         self._sm = sessionmaker
+        self._make_aggregator = AGGREGATORS[aggregator]
 
     async def run_all(self) -> list[RoundSummary]:
         """One round for every active campaign that has items due."""
@@ -86,7 +97,9 @@ class RoundService:
                 ).all()
             )
             options = tuple(campaign.label_options)
-            inference = await asyncio.to_thread(_infer, triples, options, gold)
+            inference = await asyncio.to_thread(
+                _infer, self._make_aggregator(), triples, options, gold
+            )
             round_ = ConsensusRound(campaign_id=campaign_id, aggregator=inference.aggregator)
             session.add(round_)
             await session.flush()
@@ -131,13 +144,15 @@ class RoundService:
 
 
 def _infer(
-    rows: list[tuple[int, int, str]], options: tuple[str, ...], gold: dict[int, str | None]
+    aggregator: consensus.Aggregator,
+    rows: list[tuple[int, int, str]],
+    options: tuple[str, ...],
+    gold: dict[int, str | None],
 ) -> _Inference:
     tasks = [r[0] for r in rows]
     workers = [r[1] for r in rows]
     labels = [r[2] for r in rows]
     matrix = consensus.AnswerMatrix.from_triples(tasks, workers, labels, label_ids=list(options))
-    aggregator = consensus.default_aggregator()
     present = set(tasks)
     known: dict[Any, Any] = {t: g for t, g in gold.items() if g is not None and t in present}
     aggregator.fit(matrix, gold=known)
