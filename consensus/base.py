@@ -21,7 +21,9 @@ from numpy.typing import NDArray
 from consensus.matrix import AnswerMatrix, IntArray, _is_missing
 
 FloatArray = NDArray[np.float64]
-Gold = Mapping[Hashable, Hashable]
+# Mapping is invariant in its key type: Any lets callers pass dict[int, str] and the like;
+# keys and values are checked at run time (hashable ids, known labels) by encode_gold
+Gold = Mapping[Any, Any]
 
 
 def encode_gold(m: AnswerMatrix, gold: Gold | None) -> tuple[IntArray, IntArray]:

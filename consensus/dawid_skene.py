@@ -31,9 +31,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from consensus.base import Aggregator, FloatArray, argmax_ties
-from consensus.em import MStep, class_log_prior, expected_counts, groups_of, run_em, safe_log
-from consensus.majority import MajorityVote, WeightedMajorityVote
+from consensus.base import Aggregator, FloatArray, argmax_ties, clamp_gold
+from consensus.em import (
+    MStep,
+    Post,
+    Sweeper,
+    class_log_prior,
+    e_step,
+    expected_counts,
+    run_em,
+    safe_log,
+    to_post,
+)
+from consensus.majority import WeightedMajorityVote, vote_shares
 from consensus.matrix import AnswerMatrix, IntArray
 
 
@@ -83,28 +93,39 @@ class _EMAggregator(Aggregator):
     n_iter: int
     tol: float
     init_with: str
+    accelerate: bool
     errors_: FloatArray
     priors_: FloatArray
     n_iter_: int
     log_likelihood_: float
 
-    def _m_step(self, m: AnswerMatrix) -> MStep:
+    def _m_step(self, m: AnswerMatrix, sweep: Sweeper) -> MStep:
         raise NotImplementedError
+
+    def _initial_post(self, m: AnswerMatrix, gold_t: IntArray, gold_l: IntArray) -> Post:
+        """Soft majority-vote shares (``"mv"``) or weighted-vote posteriors (``"wmv"``)."""
+        if self.init_with == "wmv":
+            first = WeightedMajorityVote()
+            first._fit(m, gold_t, gold_l, None)
+            return to_post(first.probas_)
+        return to_post(clamp_gold(vote_shares(m), gold_t, gold_l))
 
     def _fit(self, m: AnswerMatrix, gold_t: IntArray, gold_l: IntArray, init: Any) -> None:
         start = warm_start(m, init) if init is not None else None
-        first = WeightedMajorityVote() if self.init_with == "wmv" else MajorityVote()
-        first._fit(m, gold_t, gold_l, None)
-        probas = first.probas_
-        probas, log_conf, log_prior, n_iter, ll = run_em(
-            m, probas, self._m_step(m), gold_t, gold_l, self.n_iter, self.tol, start
-        )
+        with Sweeper(m) as sweep:
+            first = self._initial_post(m, gold_t, gold_l) if start is None else None
+            res = run_em(m, first, self._m_step(m, sweep), gold_t, gold_l,
+                         self.n_iter, self.tol, sweep, start, self.accelerate)
+            # report float64 posteriors of the final parameters (EM itself runs in float32)
+            post, ll = e_step(m, res.params, gold_t, gold_l, sweep, np.float64)
+        probas = np.ascontiguousarray(post.T)
+        log_conf, log_prior = res.params
         errors = np.exp(log_conf).transpose(0, 2, 1)  # → [worker, true, observed]
         priors = np.exp(log_prior)
         labels = argmax_ties(probas, priors)
         skills = np.einsum("k,wkk->w", priors, errors) if m.n_workers else np.zeros(0)
         self._set(probas_=probas, labels_=labels, errors_=errors, priors_=priors,
-                  skills_=skills, n_iter_=n_iter, log_likelihood_=ll)
+                  skills_=skills, n_iter_=res.n_iter, log_likelihood_=ll)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,16 +147,16 @@ class DawidSkene(_EMAggregator):
     n_iter: int = 200
     tol: float = 1e-6
     init_with: str = "mv"
+    accelerate: bool = False
     alpha: float = 0.3
     diag: float = 0.0
     pooled: float = 0.0
 
-    def _m_step(self, m: AnswerMatrix) -> MStep:
-        g = groups_of(m)
+    def _m_step(self, m: AnswerMatrix, sweep: Sweeper) -> MStep:
         eye = np.eye(m.n_labels)
 
-        def step(probas: FloatArray) -> tuple[FloatArray, FloatArray]:
-            counts = expected_counts(m, g, probas)  # [w, obs, true]
+        def step(post: Post) -> tuple[FloatArray, FloatArray]:
+            counts = expected_counts(m, post, sweep)  # [w, obs, true]
             pseudo = self.alpha + self.diag * eye
             if self.pooled > 0:
                 population = counts.sum(axis=0)
@@ -143,7 +164,7 @@ class DawidSkene(_EMAggregator):
                 pseudo = pseudo + self.pooled * population
             conf = counts + pseudo
             conf /= np.maximum(conf.sum(axis=1, keepdims=True), 1e-300)
-            return safe_log(conf), class_log_prior(probas)
+            return safe_log(conf), class_log_prior(post)
 
         return step
 
@@ -160,21 +181,22 @@ class OneCoinDawidSkene(_EMAggregator):
     n_iter: int = 200
     tol: float = 1e-6
     init_with: str = "mv"
+    accelerate: bool = False
     a: float = 2.0
     b: float = 1.0
 
-    def _m_step(self, m: AnswerMatrix) -> MStep:
+    def _m_step(self, m: AnswerMatrix, sweep: Sweeper) -> MStep:
         n_labels = m.n_labels
         eye = np.eye(n_labels, dtype=bool)
         answers = np.bincount(m.worker, minlength=m.n_workers)
 
-        def step(probas: FloatArray) -> tuple[FloatArray, FloatArray]:
-            right = np.bincount(m.worker, weights=probas[m.task, m.label], minlength=m.n_workers)
+        def step(post: Post) -> tuple[FloatArray, FloatArray]:
+            right = np.bincount(m.worker, weights=post[m.label, m.task], minlength=m.n_workers)
             p = (right + self.a - 1.0) / (answers + self.a + self.b - 2.0)
             p = np.clip(p, 1e-6, 1.0 - 1e-6)
             wrong = (1.0 - p) / max(n_labels - 1, 1)
             conf = np.where(eye[None], p[:, None, None], wrong[:, None, None])
-            return safe_log(conf), class_log_prior(probas)
+            return safe_log(conf), class_log_prior(post)
 
         return step
 

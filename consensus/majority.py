@@ -15,7 +15,7 @@ from consensus.base import Aggregator, FloatArray, agreement_skills, argmax_ties
 from consensus.matrix import AnswerMatrix, IntArray
 
 
-def _vote_probas(m: AnswerMatrix, weights: FloatArray | None = None) -> FloatArray:
+def vote_shares(m: AnswerMatrix, weights: FloatArray | None = None) -> FloatArray:
     """Share of (weighted) votes per label, ``(n_tasks, n_labels)``; uniform if all weights 0."""
     if weights is None:
         votes = m.vote_counts.copy()
@@ -39,7 +39,7 @@ class MajorityVote(Aggregator):
     """
 
     def _fit(self, m: AnswerMatrix, gold_t: IntArray, gold_l: IntArray, init: Any) -> None:
-        probas = clamp_gold(_vote_probas(m), gold_t, gold_l)
+        probas = clamp_gold(vote_shares(m), gold_t, gold_l)
         labels = argmax_ties(probas, m.vote_counts.sum(axis=0))
         hard = np.zeros_like(probas)
         hard[np.arange(m.n_tasks), labels] = 1.0
@@ -60,14 +60,14 @@ class WeightedMajorityVote(Aggregator):
 
     def _fit(self, m: AnswerMatrix, gold_t: IntArray, gold_l: IntArray, init: Any) -> None:
         preference = m.vote_counts.sum(axis=0)
-        probas = clamp_gold(_vote_probas(m), gold_t, gold_l)
+        probas = clamp_gold(vote_shares(m), gold_t, gold_l)
         labels = argmax_ties(probas, preference)
         skills = np.full(m.n_workers, 0.5)
         for _ in range(max(self.n_iter, 1)):
             hard = np.zeros_like(probas)
             hard[np.arange(m.n_tasks), labels] = 1.0
             skills = agreement_skills(m, hard)
-            probas = clamp_gold(_vote_probas(m, skills), gold_t, gold_l)
+            probas = clamp_gold(vote_shares(m, skills), gold_t, gold_l)
             new_labels = argmax_ties(probas, preference)
             converged = np.array_equal(new_labels, labels)
             labels = new_labels

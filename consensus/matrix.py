@@ -187,7 +187,9 @@ class AnswerMatrix:
         ``starts`` their first offsets in the permuted order (for ``np.add.reduceat``).
         """
         key = self.worker_label_key
-        order = np.argsort(key, kind="stable")
+        # quicksort (SIMD in numpy 2) is ~3x faster than a stable sort here; the order of
+        # answers inside a group only changes float summation order, and is deterministic
+        order = np.argsort(key)
         sorted_key = key[order]
         if sorted_key.size == 0:
             empty = np.zeros(0, dtype=np.int64)
