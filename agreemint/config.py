@@ -52,6 +52,28 @@ class ConsensusSettings(BaseModel):
     )
 
 
+class RewardSettings(BaseModel):
+    """Turning verified answers into tokens (the curve itself is governed on-chain)."""
+
+    # Quality is the posterior mean of accuracy under a Beta(a, b) prior: a newcomer starts
+    # near a/(a+b) and needs evidence to reach the top multiplier.
+    quality_prior_correct: float = Field(default=7.0, ge=1.0)
+    quality_prior_wrong: float = Field(default=3.0, ge=1.0)
+    settle_interval_seconds: int = Field(default=60, ge=1)
+    settle_retry_max_seconds: int = Field(default=600, ge=1)
+    notify_interval_seconds: int = Field(default=5, ge=1)
+    # "https://etherscan.io/tx/{tx}" style; empty = no link in payout messages.
+    explorer_tx_url: str = ""
+
+
+class WalletSettings(BaseModel):
+    """Sign-In with Ethereum (EIP-4361) for linking wallets."""
+
+    domain: str = "agreemint.local"
+    uri: str = "https://agreemint.local/wallet"
+    challenge_ttl_seconds: int = Field(default=900, ge=60)
+
+
 class Settings(BaseSettings):
     """Everything the app reads from its environment."""
 
@@ -66,6 +88,8 @@ class Settings(BaseSettings):
     db: DbSettings = DbSettings()
     tasks: TaskSettings = TaskSettings()
     consensus: ConsensusSettings = ConsensusSettings()
+    rewards: RewardSettings = RewardSettings()
+    wallet: WalletSettings = WalletSettings()
     chain: ChainSettings = ChainSettings()
 
     def database_url(self) -> str:

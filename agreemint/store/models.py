@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from agreemint.store.types import BigIntPK, UTCDateTime, utcnow
+from agreemint.store.types import BigIntPK, TokenAmount, UTCDateTime, utcnow
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -47,7 +47,9 @@ class Worker(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # Checksummed address, linked only through a verified EIP-4361 signature.
     wallet_address: Mapped[str | None] = mapped_column(String(42), unique=True)
+    wallet_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answers_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -65,6 +67,8 @@ class Campaign(Base):
     reward_rate_micro: Mapped[int] = mapped_column(BigInteger, default=0)
     gold_rate: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    # The campaign's id in the RewardVault once it exists on-chain.
+    chain_campaign_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -184,3 +188,81 @@ class ProcessedUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WalletChallenge(Base):
+    """A Sign-In with Ethereum message issued to one worker: single use, expires."""
+
+    __tablename__ = "wallet_challenges"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    message: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SettlementBatch(Base):
+    """One on-chain `settle` call, written before anything is sent (crash-safe payouts)."""
+
+    __tablename__ = "settlement_batches"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    batch_key: Mapped[str] = mapped_column(String(66), unique=True)  # bytes32 hex, deterministic
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    merkle_root: Mapped[str] = mapped_column(String(66))
+    total_wei: Mapped[int] = mapped_column(TokenAmount, default=0)
+    workers: Mapped[int] = mapped_column(Integer, default=0)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LedgerEntry(Base):
+    """The money state of one answer: pending, verified, withheld (with a reason) or paid."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_state", "status", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), unique=True
+    )
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    amount_wei: Mapped[int] = mapped_column(TokenAmount, default=0)
+    quality_bps: Mapped[int | None] = mapped_column(Integer)
+    multiplier_bps: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("settlement_batches.id", ondelete="SET NULL"), index=True
+    )
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Notification(Base):
+    """An outbox of messages to workers: written in the same transaction as the event it
+    reports, sent by a job, never twice (unique `dedupe_key`)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_unsent", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

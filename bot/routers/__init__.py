@@ -4,9 +4,9 @@ from collections.abc import Callable
 
 from aiogram import Router
 
-from bot.routers import errors, worker
+from bot.routers import errors, wallet, worker
 
-ROUTERS: tuple[Callable[[], Router], ...] = (worker.build, errors.build)
+ROUTERS: tuple[Callable[[], Router], ...] = (worker.build, wallet.build, errors.build)
 
 
 def build_routers() -> list[Router]:
