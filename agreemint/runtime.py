@@ -9,10 +9,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agreemint.chain.context import ChainContext
 from agreemint.config import Settings
+from agreemint.multiplier import QualityCurve
 from agreemint.services.campaigns import CampaignService
+from agreemint.services.rewards import RewardService
 from agreemint.services.rounds import RoundService
+from agreemint.services.settlement import SettlementService
 from agreemint.services.tasks import Clock, TaskService
+from agreemint.services.wallets import WalletService
 from agreemint.services.workers import WorkerService
 from agreemint.store import migrate
 from agreemint.store.engine import SessionMaker, create_engine, create_sessionmaker
@@ -28,6 +33,11 @@ class Services:
     tasks: TaskService
     campaigns: CampaignService
     rounds: RoundService
+    wallets: WalletService
+    rewards: RewardService
+    # None when the app runs without a chain (tests of the task loop); payouts need one.
+    settlement: SettlementService | None
+    chain: ChainContext | None
 
     def as_deps(self) -> dict[str, Any]:
         """Keyword arguments for `Dispatcher(**deps)`: handlers ask for them by name."""
@@ -36,23 +46,44 @@ class Services:
             "tasks": self.tasks,
             "campaigns": self.campaigns,
             "rounds": self.rounds,
+            "wallets": self.wallets,
+            "rewards": self.rewards,
+            "settlement": self.settlement,
+            "chain": self.chain,
         }
 
 
+LOCAL_CHAIN_ID = 31337  # anvil's; wallet messages name it when no chain is attached
+
+
 def build_services(
-    sessionmaker: SessionMaker, settings: Settings, clock: Clock = utcnow
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    clock: Clock = utcnow,
+    chain: ChainContext | None = None,
+    curve: QualityCurve | None = None,
 ) -> Services:
+    """The services; `curve` should be read from the vault when a chain is attached."""
+    curve = curve or QualityCurve(settings.chain.min_quality_bps, settings.chain.max_multiplier_bps)
+    chain_id = chain.deployment.chain_id if chain is not None else LOCAL_CHAIN_ID
     return Services(
         sessionmaker=sessionmaker,
         workers=WorkerService(sessionmaker),
         tasks=TaskService(sessionmaker, settings.tasks, clock),
         campaigns=CampaignService(sessionmaker),
         rounds=RoundService(sessionmaker, settings.consensus.aggregator),
+        wallets=WalletService(sessionmaker, settings.wallet, chain_id, clock),
+        rewards=RewardService(sessionmaker, settings.rewards, curve),
+        settlement=(SettlementService(sessionmaker, chain, settings.rewards)
+                    if chain is not None else None),
+        chain=chain,
     )
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, upgrade: bool = True, chain: ChainContext | None = None
+) -> AsyncIterator[Services]:
     """Migrate the database (by default), open it, and close it on exit."""
     url = settings.database_url()
     if upgrade:
@@ -61,6 +92,7 @@ async def open_services(settings: Settings, *, upgrade: bool = True) -> AsyncIte
         url, echo=settings.db.echo, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms
     )
     try:
-        yield build_services(create_sessionmaker(engine), settings)
+        curve = await chain.vault.quality_curve() if chain is not None else None
+        yield build_services(create_sessionmaker(engine), settings, chain=chain, curve=curve)
     finally:
         await engine.dispose()
