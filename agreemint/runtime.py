@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agreemint.chain.context import ChainContext
 from agreemint.config import Settings
 from agreemint.multiplier import QualityCurve
+from agreemint.services.balance import BalanceService
 from agreemint.services.campaigns import CampaignService
+from agreemint.services.notifications import NotificationService
 from agreemint.services.rewards import RewardService
 from agreemint.services.rounds import RoundService
 from agreemint.services.settlement import SettlementService
@@ -35,6 +37,8 @@ class Services:
     rounds: RoundService
     wallets: WalletService
     rewards: RewardService
+    balance: BalanceService
+    notifications: NotificationService
     # None when the app runs without a chain (tests of the task loop); payouts need one.
     settlement: SettlementService | None
     chain: ChainContext | None
@@ -48,6 +52,7 @@ class Services:
             "rounds": self.rounds,
             "wallets": self.wallets,
             "rewards": self.rewards,
+            "balance": self.balance,
             "settlement": self.settlement,
             "chain": self.chain,
         }
@@ -74,6 +79,8 @@ def build_services(
         rounds=RoundService(sessionmaker, settings.consensus.aggregator),
         wallets=WalletService(sessionmaker, settings.wallet, chain_id, clock),
         rewards=RewardService(sessionmaker, settings.rewards, curve),
+        balance=BalanceService(sessionmaker, chain, settings.chain.token_symbol),
+        notifications=NotificationService(sessionmaker),
         settlement=(SettlementService(sessionmaker, chain, settings.rewards)
                     if chain is not None else None),
         chain=chain,

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand(command="start", description="Welcome and how rewards work"),
     BotCommand(command="next", description="Your next task"),
+    BotCommand(command="balance", description="Pending, verified and paid rewards"),
+    BotCommand(command="history", description="Your latest answers and their outcome"),
+    BotCommand(command="wallet", description="Link your Ethereum wallet"),
     BotCommand(command="help", description="Commands"),
 ]
 

@@ -4,9 +4,14 @@ from collections.abc import Callable
 
 from aiogram import Router
 
-from bot.routers import errors, wallet, worker
+from bot.routers import account, errors, wallet, worker
 
-ROUTERS: tuple[Callable[[], Router], ...] = (worker.build, wallet.build, errors.build)
+ROUTERS: tuple[Callable[[], Router], ...] = (
+    worker.build,
+    account.build,
+    wallet.build,
+    errors.build,  # fallbacks: last
+)
 
 
 def build_routers() -> list[Router]:

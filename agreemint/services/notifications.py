@@ -1,0 +1,54 @@
+"""The outbox of messages to workers: read unsent ones, mark them sent or failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from agreemint.store.engine import SessionMaker
+from agreemint.store.models import Notification, Worker
+from agreemint.store.types import utcnow
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    id: int
+    telegram_id: int
+    text: str
+
+
+class NotificationService:
+    """Messages are queued in the same transaction as the event they report (see settlement)."""
+
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self._sm = sessionmaker
+
+    async def unsent(self, limit: int = 50) -> list[Outgoing]:
+        async with self._sm() as session:
+            rows = (await session.execute(
+                select(Notification.id, Worker.telegram_id, Notification.text)
+                .join(Worker, Worker.id == Notification.worker_id)
+                .where(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)
+                .order_by(Notification.id)
+                .limit(limit)
+            )).all()
+        return [Outgoing(int(i), int(t), str(x)) for i, t, x in rows]
+
+    async def mark_sent(self, notification_id: int) -> None:
+        async with self._sm() as session:
+            await session.execute(
+                update(Notification).where(Notification.id == notification_id)
+                .values(sent_at=utcnow())
+            )
+            await session.commit()
+
+    async def mark_failed(self, notification_id: int, error: str) -> None:
+        async with self._sm() as session:
+            await session.execute(
+                update(Notification).where(Notification.id == notification_id)
+                .values(attempts=Notification.attempts + 1, last_error=error[:500])
+            )
+            await session.commit()

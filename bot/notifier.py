@@ -1,0 +1,33 @@
+"""Sending queued notifications to workers, within Telegram's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+
+from agreemint.services.notifications import NotificationService
+
+log = logging.getLogger(__name__)
+PAUSE = 1 / 25  # stay under Telegram's ~30 messages per second for bulk sends
+
+
+async def deliver(bot: Bot, notifications: NotificationService, limit: int = 50) -> int:
+    """Send up to `limit` unsent notifications; returns how many went out."""
+    sent = 0
+    for note in await notifications.unsent(limit):
+        try:
+            await bot.send_message(note.telegram_id, note.text)
+        except TelegramRetryAfter as exc:
+            # Stop this run; the rest stays queued for the next one after Telegram's pause.
+            await asyncio.sleep(min(exc.retry_after, 30))
+            break
+        except TelegramForbiddenError as exc:
+            await notifications.mark_failed(note.id, exc.message)
+            continue
+        await notifications.mark_sent(note.id)
+        sent += 1
+        await asyncio.sleep(PAUSE)
+    return sent
