@@ -6,7 +6,9 @@ the EM Algorithm", Applied Statistics 28(1), 1979.
 Model: each task ``t`` has a hidden true label ``z_t ~ Categorical(prior)``; worker ``w``
 answers ``l`` with probability ``conf[w, z_t, l]``, independently of other workers. EM (in log
 space) alternates the posterior over ``z`` (E-step) and MAP estimates of ``prior`` and ``conf``
-(M-step) until the log-likelihood gains less than ``tol`` nats per task.
+(M-step) until one EM step changes the data log-likelihood by at most ``tol`` relative
+(``|ΔLL| ≤ tol·|LL|``; see :mod:`consensus.em` for the vectorised passes and the optional
+SQUAREM acceleration).
 
 Learned state after ``fit(m)``:
 
@@ -14,7 +16,8 @@ Learned state after ``fit(m)``:
 * ``errors_`` ``(n_workers, n_labels, n_labels)``: ``errors_[w, true, observed]``, rows sum to 1;
 * ``priors_`` ``(n_labels,)`` class prior;
 * ``skills_`` ``(n_workers,)``: expected accuracy ``Σ_k priors_[k] · errors_[w, k, k]``;
-* ``n_iter_``, ``log_likelihood_``.
+* ``n_iter_`` — E-steps run (each a full pass over the answers; SQUAREM trial points count
+  too), ``log_likelihood_`` — data log-likelihood at the returned parameters.
 
 Warm start: ``fit(m, init=previous)`` where ``previous`` is a fitted DS-family aggregator (or a
 mapping with keys ``errors``, ``priors``, ``worker_ids``, ``label_ids``). Parameters are matched
@@ -140,8 +143,13 @@ class DawidSkene(_EMAggregator):
     * ``pooled`` — pseudo-answers per true class distributed like the *population* confusion
       matrix (an empirical-Bayes prior): sparse workers shrink toward how the crowd as a whole
       confuses labels rather than toward uniform noise. ``0`` gives classic DS.
-    * ``n_iter`` / ``tol`` — EM stops after ``n_iter`` iterations or when the log-likelihood
-      gains ≤ ``tol`` nats per task.
+    * ``n_iter`` / ``tol`` — EM stops after ``n_iter`` E-steps or when one plain EM step
+      changes the data log-likelihood by ≤ ``tol`` relative (``1e-6``: on the benchmark's 1M
+      answers that is under one nat, 19 E-steps; a 1000× stricter tolerance, 74 E-steps,
+      changes 0.015% of the labels);
+    * ``accelerate`` — SQUAREM extrapolation with a monotone-likelihood safeguard. Off by
+      default: on the benchmark's 1M set it needs as many E-steps as plain EM (20 vs 19) and on
+      sparse real sets it can stop on a flat ridge; useful for slowly converging fits.
     """
 
     n_iter: int = 200
