@@ -187,9 +187,13 @@ class AnswerMatrix:
         ``starts`` their first offsets in the permuted order (for ``np.add.reduceat``).
         """
         key = self.worker_label_key
-        # quicksort (SIMD in numpy 2) is ~3x faster than a stable sort here; the order of
-        # answers inside a group only changes float summation order, and is deterministic
-        order = np.argsort(key)
+        if self.n_workers * self.n_labels <= 1 << 16:
+            # 16-bit keys: numpy's stable sort is a radix sort (~4x faster than quicksort)
+            order = np.argsort(key.astype(np.uint16), kind="stable")
+        else:
+            # quicksort (SIMD in numpy 2) beats the stable merge sort on wide keys; the order
+            # inside a group only changes float summation order, and is deterministic
+            order = np.argsort(key)
         sorted_key = key[order]
         if sorted_key.size == 0:
             empty = np.zeros(0, dtype=np.int64)

@@ -89,3 +89,18 @@ def test_gold_mapping_with_int_keys_is_accepted() -> None:
     gold: dict[int, str] = {1: "b"}
     agg = default_aggregator().fit(m, gold=gold)
     assert m.decode_labels(agg.labels_)[0] == "b"
+
+
+@pytest.mark.parametrize("n_workers", [50, 40_000])  # 16-bit radix path and wide-key path
+def test_worker_label_groups_partition_the_answers(n_workers: int) -> None:
+    rng = np.random.default_rng(16)
+    n = 80_000
+    m = AnswerMatrix.from_triples(rng.integers(0, 5_000, n), rng.integers(0, n_workers, n),
+                                  rng.integers(0, 2, n), duplicates="keep")
+    assert (m.n_workers * m.n_labels > 1 << 16) == (n_workers == 40_000)
+    order, keys, starts = m.worker_label_groups
+    assert np.array_equal(np.sort(order), np.arange(m.n_answers))
+    grouped = m.worker_label_key[order]
+    assert np.all(np.diff(grouped) >= 0)
+    assert np.array_equal(keys, np.unique(grouped))
+    assert np.array_equal(grouped[starts], keys)
