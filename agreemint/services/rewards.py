@@ -1,10 +1,105 @@
-"""Turning a round's decisions into ledger entries: verified (with an amount) or withheld."""
+"""Turning a round's decisions into ledger entries: verified (with an amount) or withheld.
+
+Quality. The round stores each worker's accuracy as the posterior mean under a uniform Beta(1, 1)
+prior over the aggregator's gold-clamped label probabilities: `(1 + c) / (2 + n)`, where `c` is the
+expected number of correct answers and `n` the answers given. `assess` recovers `c` from that row
+and re-weighs it under the configured Beta(a, b) prior (`quality_prior_correct`,
+`quality_prior_wrong`, default 7 and 3): quality = `(a + c) / (a + b + n)`. A newcomer starts at
+a/(a+b) = 0.70 and needs many agreeing answers to approach the top multiplier: two lucky answers
+give 9/12 = 0.75, not 1.0. The amount is `rate × multiplier(quality)` with the contract's curve.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from agreemint.config import RewardSettings
-from agreemint.multiplier import QualityCurve
+from agreemint.multiplier import (
+    MULTIPLIER_SCALE,
+    QUALITY_SCALE,
+    QualityCurve,
+    multiplier_bps,
+    quality_to_bps,
+)
+from agreemint.services.audit import audit
 from agreemint.store.engine import SessionMaker
+from agreemint.store.models import (
+    Answer,
+    Campaign,
+    ConsensusRound,
+    Item,
+    LedgerEntry,
+    WorkerQuality,
+)
+
+WEI_PER_MICRO = 10**12  # reward_rate_micro is in millionths of an 18-decimals token
+
+
+@dataclass(frozen=True, slots=True)
+class AssessSummary:
+    """What one `assess` call changed (entries decided before are not counted again)."""
+
+    round_id: int
+    campaign_id: int
+    verified: int
+    withheld: int
+    pending: int
+    verified_wei: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The ledger state one answer gets."""
+
+    status: str  # pending | verified | withheld
+    amount_wei: int = 0
+    quality_bps: int | None = None
+    multiplier_bps: int | None = None
+    reason: str | None = None
+
+
+def posterior_quality(
+    stored: WorkerQuality | None, prior: tuple[float, float]
+) -> float:
+    """The worker's quality under `prior`, from the round's uniform-prior row (see module doc)."""
+    a, b = prior
+    if stored is None:
+        return a / (a + b)
+    n = stored.answers
+    correct = min(max(stored.accuracy * (n + 2) - 1.0, 0.0), float(n))
+    return (a + correct) / (a + b + n)
+
+
+def decide(
+    answer: Answer, item: Item, rate_wei: int, quality: float, curve: QualityCurve
+) -> Decision:
+    """Verified, withheld (with a reason a worker can read) or still pending."""
+    if item.is_gold and item.gold_label is not None:
+        if answer.label != item.gold_label:
+            return Decision("withheld", reason="wrong on a gold question")
+    elif not item.resolved or item.consensus_label is None:
+        return Decision("pending")
+    elif answer.label != item.consensus_label:
+        return Decision(
+            "withheld", reason=f"disagreed with the consensus label ({item.consensus_label})"
+        )
+    q_bps = quality_to_bps(min(max(quality, 0.0), 1.0))
+    m_bps = multiplier_bps(curve, q_bps)
+    if m_bps == 0:
+        reason = (
+            f"quality below the minimum ({q_bps / QUALITY_SCALE:.2f} < "
+            f"{curve.min_quality / QUALITY_SCALE:.2f})"
+        )
+        return Decision("withheld", 0, q_bps, 0, reason)
+    # Exact: rate_wei is a multiple of 10^12, so rate × multiplier / 10^4 has no remainder and
+    # count entries sum to exactly what the contract pays for count × rate × multiplier.
+    amount = rate_wei * m_bps // MULTIPLIER_SCALE
+    return Decision("verified", amount, q_bps, m_bps)
 
 
 class RewardService:
@@ -16,3 +111,96 @@ class RewardService:
         self._sm = sessionmaker
         self._settings = settings
         self._curve = curve
+
+    @property
+    def prior(self) -> tuple[float, float]:
+        return (self._settings.quality_prior_correct, self._settings.quality_prior_wrong)
+
+    async def assess(self, round_id: int) -> AssessSummary:
+        """Decide every undecided answer of the round's campaign; idempotent.
+
+        Answers with an entry that is no longer pending are never touched again, so re-running
+        this (or a later round's assess) cannot create a second entry or change a paid one.
+        """
+        try:
+            return await self._assess(round_id)
+        except IntegrityError:
+            # A concurrent assess inserted an entry first (unique answer_id): decide the rest.
+            return await self._assess(round_id)
+
+    async def _assess(self, round_id: int) -> AssessSummary:
+        async with self._sm() as session:
+            round_ = await session.get_one(ConsensusRound, round_id)
+            campaign = await session.get_one(Campaign, round_.campaign_id)
+            qualities = {
+                q.worker_id: q
+                for q in await session.scalars(
+                    select(WorkerQuality).where(WorkerQuality.round_id == round_id)
+                )
+            }
+            rows = (
+                await session.execute(
+                    select(Answer, Item, LedgerEntry)
+                    .join(Item, Item.id == Answer.item_id)
+                    .outerjoin(LedgerEntry, LedgerEntry.answer_id == Answer.id)
+                    .where(
+                        Item.campaign_id == campaign.id,
+                        or_(LedgerEntry.id.is_(None), LedgerEntry.status == "pending"),
+                    )
+                    .order_by(Answer.id)
+                )
+            ).all()
+            rate_wei = campaign.reward_rate_micro * WEI_PER_MICRO
+            counts: Counter[str] = Counter()
+            total = 0
+            for answer, item, entry in rows:
+                quality = posterior_quality(qualities.get(answer.worker_id), self.prior)
+                decision = decide(answer, item, rate_wei, quality, self._curve)
+                if await self._apply(session, round_id, campaign.id, answer, entry, decision):
+                    counts[decision.status] += 1
+                    total += decision.amount_wei
+            await session.commit()
+        return AssessSummary(
+            round_id, campaign.id, counts["verified"], counts["withheld"], counts["pending"], total
+        )
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        round_id: int,
+        campaign_id: int,
+        answer: Answer,
+        entry: LedgerEntry | None,
+        decision: Decision,
+    ) -> bool:
+        """Insert or move a pending entry; True when the ledger changed."""
+        values = {
+            "status": decision.status,
+            "amount_wei": decision.amount_wei,
+            "quality_bps": decision.quality_bps,
+            "multiplier_bps": decision.multiplier_bps,
+            "reason": decision.reason,
+        }
+        if entry is None:
+            session.add(LedgerEntry(answer_id=answer.id, worker_id=answer.worker_id,
+                                    campaign_id=campaign_id, round_id=round_id, **values))
+        elif decision.status == "pending":
+            return False
+        else:
+            # Guarded on the old state: a concurrent assess that got here first wins, once.
+            result = await session.execute(
+                update(LedgerEntry)
+                .where(LedgerEntry.id == entry.id, LedgerEntry.status == "pending")
+                .values(round_id=round_id, **values)
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(result) != 1:
+                return False
+        audit(session, f"ledger.{decision.status}", "answer", answer.id, round=round_id,
+              worker=answer.worker_id, amount_wei=str(decision.amount_wei),
+              quality_bps=decision.quality_bps, reason=decision.reason)
+        return True
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
