@@ -36,7 +36,7 @@ class AlreadyLinked(WalletError):
 
 class UnreadableReply(WalletError):
     user_message = (
-        "I could not find a signature in that. Paste the signature your wallet gave you "
+        "I could not read a signature from that. Paste the signature your wallet gave you "
         "(0x followed by 130 hex digits), or the address and the signature together."
     )
 
