@@ -47,9 +47,8 @@ def challenge(issued: Challenge) -> str:
     """The message to sign, in a block that copies exactly, and how to send the signature."""
     return (
         f"✍️ <b>Sign this message</b> with the wallet {_code(issued.address)}.\n"
-        "Copy it exactly (tap the block) and use your wallet's “Sign message” feature "
-        "(personal_sign) — for example in MetaMask, Rabby or Rainbow, or on Etherscan’s "
-        "“Verify signature” page:\n\n"
+        "Copy it exactly as shown, unchanged, and sign it with your wallet's “Sign message” "
+        "feature (personal_sign, as in MetaMask, Rabby or Rainbow):\n\n"
         f"<pre>{escape(issued.message)}</pre>\n\n"
         "Then send me the <b>signature</b> (0x followed by 130 hex digits). Pasting the "
         "address and signature together, your wallet’s JSON, or the message followed by the "
