@@ -1,4 +1,4 @@
-"""`agreemint chain ...`: compile the contracts, deploy them, measure their gas."""
+"""`agreemint chain ...`: compile the contracts, deploy them, measure their gas, reconcile."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-chain_app = typer.Typer(help="Contracts and the chain: compile, deploy, gas report.")
+chain_app = typer.Typer(help="Contracts and the chain: compile, deploy, gas report, reconcile.")
 
 
 @chain_app.command("compile")
@@ -72,3 +72,31 @@ def gas_report_cmd() -> None:
     from agreemint.chain.gas_report import measure, render
 
     typer.echo(render(asyncio.run(measure())))
+
+
+@chain_app.command("reconcile")
+def reconcile_cmd(
+    from_block: int | None = typer.Option(
+        None, "--from-block", help="First block to scan (default: the deployment's block)."
+    ),
+) -> None:
+    """Compare the ledger's paid entries with the vault's settlements; exit 1 on any difference."""
+    from agreemint.chain.context import open_chain
+    from agreemint.config import get_settings
+    from agreemint.services.reconcile import reconcile, render
+    from agreemint.store.engine import create_engine, create_sessionmaker
+
+    settings = get_settings()
+
+    async def run() -> bool:
+        engine = create_engine(settings.database_url())
+        try:
+            async with open_chain(settings) as chain:
+                report = await reconcile(create_sessionmaker(engine), chain, from_block)
+        finally:
+            await engine.dispose()
+        typer.echo(render(report, settings.chain.token_symbol))
+        return report.ok
+
+    if not asyncio.run(run()):
+        raise typer.Exit(1)
