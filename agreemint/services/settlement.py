@@ -49,6 +49,10 @@ class AmountMismatch(ChainError):
     """The vault would pay another amount than the ledger recorded (curve or rate changed)."""
 
 
+class SettlementNotVisible(ChainError):
+    """The vault refuses the batch as settled but its event is not readable yet."""
+
+
 @dataclass(frozen=True, slots=True)
 class SettleSummary:
     """What one `settle_once` run did."""
@@ -121,9 +125,16 @@ class SettlementService:
         return written
 
     async def _attempt(self, batch: SettlementBatch) -> int | None:
-        """Paid amount (> 0 or 0 for paid-nothing), -1 for failed, None when deferred."""
+        """Paid amount (0 if someone else marked it), -1 for failed, None when deferred."""
         try:
-            await self._db.begin_attempt(batch.id)
+            return await self._try(batch)
+        except Exception as exc:  # RPC down, timeouts, amount drift: retry later, lose nothing
+            await self._defer(batch, exc)
+            return None
+
+    async def _try(self, batch: SettlementBatch) -> int | None:
+        await self._db.begin_attempt(batch.id)
+        try:
             if await self._chain.vault.is_settled(batch.batch_key):
                 return await self._paid_from_chain(batch)
             return await self._send(batch)
@@ -131,9 +142,6 @@ class SettlementService:
             return await self._paid_from_chain(batch)
         except ContractRevert as exc:
             return await self._reverted(batch, exc)
-        except Exception as exc:  # RPC down, timeouts, curve drift: retry later, lose nothing
-            await self._defer(batch, exc)
-            return None
 
     async def _send(self, batch: SettlementBatch) -> int:
         campaign_chain_id, lines, labels = await self._db.batch_contents(batch.id)
@@ -167,7 +175,11 @@ class SettlementService:
     async def _paid_from_chain(self, batch: SettlementBatch) -> int:
         """The vault has this batch: find its transaction and mark it paid (never resend)."""
         tx_hash, amount = await self._find_settlement(batch.batch_key)
-        return await self._mark_paid(batch, tx_hash or batch.tx_hash, amount)
+        if tx_hash is None:
+            # A pending-state refusal while the first transaction is not mined yet: wait for it,
+            # so that paid entries always carry their transaction hash.
+            raise SettlementNotVisible(f"batch {batch.batch_key} settled but no event yet")
+        return await self._mark_paid(batch, tx_hash, amount)
 
     async def _find_settlement(self, key: str) -> tuple[str | None, int | None]:
         event = self._chain.vault.contract.events.BatchSettled()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from agreemint.services.settlement import SettlementService
 from agreemint.store.models import Notification, SettlementBatch
 from tests.integration.rewards.conftest import Rig
 from tests.integration.rewards.helpers import (
@@ -67,3 +68,37 @@ async def test_killed_settlement_resumes_and_pays_once(rig: Rig, point: str) -> 
     async with services.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Notification)) == 3
     assert (await rig.settlement.settle_once()).paid == 0  # and again: nothing more
+
+
+async def test_restart_while_the_first_transaction_is_still_pending(rig: Rig) -> None:
+    """Killed mid-send and restarted before the first transaction is mined: the resend is
+    refused or reverts, the batch waits, and the next run marks it paid from the first one."""
+    services = rig.services
+    crowd = await make_crowd(services, items=2, overlap=2, workers=2)
+    await round_and_assess(services, crowd)
+    await link_wallets(services, crowd)
+    await rig.settlement.open_campaign_onchain(crowd.campaign_id)
+    w3 = rig.chain.w3
+    await w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        await run_and_kill(rig, "mid_send")
+
+        async def mine_soon() -> None:
+            await asyncio.sleep(0.5)
+            await w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+
+        now = [0.0]
+        restarted = SettlementService(services.sessionmaker, rig.chain, rig.settings.rewards,
+                                      monotonic=lambda: now[0])
+        first, _ = await asyncio.gather(restarted.settle_once(), mine_soon())
+    finally:
+        await w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    assert (first.paid, first.failed) == (0, 0) or first.paid == 1
+    now[0] += 10 * rig.settings.rewards.settle_retry_max_seconds
+    await restarted.settle_once()
+    await assert_paid_exactly_once(rig, crowd)
+    async with services.sessionmaker() as s:
+        [batch] = list(await s.scalars(select(SettlementBatch)))
+    assert batch.status == "paid" and batch.tx_hash
+    paid = await ledger(services, "paid")
+    assert len(paid) == 4 and {e.tx_hash for e in paid} == {batch.tx_hash}
