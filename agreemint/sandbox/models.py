@@ -53,3 +53,13 @@ class ChatMessage:
 
     def button(self, text: str) -> Button | None:
         return next((b for row in self.buttons for b in row if b.text == text), None)
+
+    def entity_texts(self, kind: str) -> list[str]:
+        """The text under each entity of `kind` ("pre", "code", "bold", ...), as the user would
+        copy it. Telegram's offsets count UTF-16 code units, not characters."""
+        units = self.content.encode("utf-16-le")
+        return [
+            units[e["offset"] * 2 : (e["offset"] + e["length"]) * 2].decode("utf-16-le")
+            for e in self.entities
+            if e.get("type") == kind
+        ]

@@ -25,11 +25,9 @@ def sign(text: str, account: LocalAccount) -> str:
 
 
 def pre_block(message: ChatMessage) -> str:
-    """The text of the message's <pre> entity (offsets are UTF-16 code units)."""
-    [entity] = [e for e in message.entities if e["type"] == "pre"]
-    units = message.content.encode("utf-16-le")
-    start, length = entity["offset"] * 2, entity["length"] * 2
-    return units[start:start + length].decode("utf-16-le")
+    """The text of the message's one <pre> block."""
+    [text] = message.entity_texts("pre")
+    return text
 
 
 async def say(h: Harness, user: int, text: str) -> ChatMessage:
