@@ -11,6 +11,7 @@ from consensus.base import Aggregator, encode_gold
 from consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
 from consensus.majority import MajorityVote, WeightedMajorityVote
 from consensus.matrix import AnswerMatrix
+from consensus.minimax import MinimaxEntropy
 from consensus.overlap import needs_more_answers
 from consensus.quality import WorkerQuality, beta_quantiles, worker_quality
 
@@ -19,6 +20,7 @@ __all__ = [
     "AnswerMatrix",
     "DawidSkene",
     "MajorityVote",
+    "MinimaxEntropy",
     "OneCoinDawidSkene",
     "WeightedMajorityVote",
     "WorkerQuality",

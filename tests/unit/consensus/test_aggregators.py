@@ -10,6 +10,7 @@ from consensus import (
     AnswerMatrix,
     DawidSkene,
     MajorityVote,
+    MinimaxEntropy,
     OneCoinDawidSkene,
     WeightedMajorityVote,
     default_aggregator,
@@ -18,10 +19,11 @@ from consensus import (
 from .conftest import simulate
 
 ALL: list[Callable[[], Aggregator]] = [
-    MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, default_aggregator,
+    MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy,
+    default_aggregator,
 ]
-IDS = ["mv", "wmv", "ds", "ocds", "default"]
-EM = [DawidSkene, OneCoinDawidSkene]
+IDS = ["mv", "wmv", "ds", "ocds", "mme", "default"]
+EM = [DawidSkene, OneCoinDawidSkene, MinimaxEntropy]
 
 
 @pytest.mark.parametrize("make", ALL, ids=IDS)
@@ -35,7 +37,9 @@ def test_recovers_truth_on_a_good_crowd(make: Callable[[], Aggregator]) -> None:
     assert agg.skills_.shape == (m.n_workers,)
 
 
-@pytest.mark.parametrize("make", [WeightedMajorityVote, DawidSkene, OneCoinDawidSkene])
+@pytest.mark.parametrize(
+    "make", [WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy]
+)
 def test_models_beat_majority_when_spammers_dominate(make: Callable[[], Aggregator]) -> None:
     # 3 experts + 6 uniform spammers on every task: votes mislead, skill models do not
     rng = np.random.default_rng(5)

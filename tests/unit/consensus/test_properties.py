@@ -13,12 +13,13 @@ from consensus import (
     AnswerMatrix,
     DawidSkene,
     MajorityVote,
+    MinimaxEntropy,
     OneCoinDawidSkene,
     WeightedMajorityVote,
 )
 
 ALL: list[Callable[[], Aggregator]] = [
-    MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene,
+    MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy,
 ]
 
 answers = st.lists(
