@@ -19,7 +19,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: install
+demo: install node
 	$(BIN)/agreemint demo
 
 test: install node

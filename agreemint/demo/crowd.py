@@ -1,15 +1,23 @@
-"""Simulated workers: Telegram users who answer through the sandbox with a known accuracy."""
+"""Simulated workers: Telegram users who link a wallet and answer through the sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from agreemint.sandbox import ChatMessage, SandboxClient
 from bot import texts
 
 WAIT = 30.0
+IDLE_RETRIES = 6
+IDLE_PAUSE = 0.5
 
 
 @dataclass
@@ -18,14 +26,15 @@ class SimWorker:
     name: str
     profile: str
     accuracy: float  # probability of choosing the true label; the rest is uniform over others
+    account: LocalAccount
     answers: int = 0
     correct: int = 0
-    skipped: int = 0
     choices: list[tuple[str, str]] = field(default_factory=list)  # (item text, label)
 
 
-def make_crowd(count: int) -> list[SimWorker]:
-    """Careful to sloppy workers, plus a spammer who taps at random when there are four or more."""
+def make_crowd(count: int, seed: int) -> list[SimWorker]:
+    """Careful to sloppy workers, plus a spammer who taps at random when there are four or more.
+    Wallet keys derive from the seed, so a run can be repeated."""
     profiles = [("careful", 0.95), ("careful", 0.9), ("average", 0.8), ("average", 0.75),
                 ("sloppy", 0.65), ("sloppy", 0.6)]
     crowd = []
@@ -33,12 +42,32 @@ def make_crowd(count: int) -> list[SimWorker]:
         profile, accuracy = profiles[n % len(profiles)]
         if count >= 4 and n == count - 1:
             profile, accuracy = "spammer", 1 / 3
-        crowd.append(SimWorker(900_001 + n, f"Sim{n + 1}", profile, accuracy))
+        key = keccak(text=f"agreemint demo {seed} {n}")
+        crowd.append(SimWorker(900_001 + n, f"Sim{n + 1}", profile, accuracy,
+                               Account.from_key(key)))
     return crowd
 
 
 def _newer_than(message_id: int) -> Callable[[list[ChatMessage]], bool]:
     return lambda msgs: bool(msgs) and msgs[-1].message_id > message_id
+
+
+async def _say(tg: SandboxClient, worker: SimWorker, text: str) -> ChatMessage:
+    before = await tg.last_message(worker.user_id)
+    await tg.send_text(worker.user_id, text)
+    msgs = await tg.wait_for(worker.user_id, _newer_than(before.message_id if before else 0),
+                             timeout=WAIT)
+    return msgs[-1]
+
+
+async def link_wallet(tg: SandboxClient, worker: SimWorker) -> None:
+    """/wallet <address>, sign the Sign-In with Ethereum message shown, paste the signature."""
+    shown = await _say(tg, worker, f"/wallet {worker.account.address}")
+    [message] = shown.entity_texts("pre")
+    signature = Account.sign_message(encode_defunct(text=message), worker.account.key)
+    reply = await _say(tg, worker, signature.signature.to_0x_hex())
+    if "Wallet linked" not in reply.content:
+        raise RuntimeError(f"{worker.name} could not link a wallet: {reply.content[:200]}")
 
 
 def _item_text(message: ChatMessage, truth: dict[str, str]) -> str:
@@ -47,17 +76,26 @@ def _item_text(message: ChatMessage, truth: dict[str, str]) -> str:
 
 async def work(tg: SandboxClient, worker: SimWorker, truth: dict[str, str],
                rng: random.Random) -> None:
-    """Start the bot and answer every task offered until the bot says nothing is left."""
+    """Start the bot, link a wallet, and answer every task until nothing is left."""
     await tg.create_user(worker.user_id, worker.name)
     await tg.send_text(worker.user_id, "/start")
-    [welcome] = await tg.wait_for(worker.user_id, 1, timeout=WAIT)
-    await tg.press(worker.user_id, texts.NEXT_TASK)
-    last = welcome.message_id
+    await tg.wait_for(worker.user_id, 1, timeout=WAIT)
+    await link_wallet(tg, worker)
+    last = (await _say(tg, worker, "/next")).message_id - 1
+    idle = 0
     while True:
         msgs = await tg.wait_for(worker.user_id, _newer_than(last), timeout=WAIT)
         task = msgs[-1]
         if texts.SKIP not in task.button_texts:
-            return  # "nothing left"
+            # "Nothing left" can mean others hold the last slots for now: come back a few
+            # times, as a person would, before calling it a day.
+            idle += 1
+            if idle > IDLE_RETRIES:
+                return
+            await asyncio.sleep(IDLE_PAUSE)
+            last = (await _say(tg, worker, "/next")).message_id - 1
+            continue
+        idle = 0
         last = task.message_id
         text = _item_text(task, truth)
         options = [b for b in task.button_texts if b != texts.SKIP]

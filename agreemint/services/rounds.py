@@ -53,6 +53,9 @@ class RoundService:
     def __init__(self, sessionmaker: SessionMaker, aggregator: str = "default") -> None:
         self._sm = sessionmaker
         self._make_aggregator = AGGREGATORS[aggregator]
+        # One round at a time in this process: a scheduled run and a manual one must not
+        # label the same items twice.
+        self._lock = asyncio.Lock()
 
     async def run_all(self) -> list[RoundSummary]:
         """One round for every active campaign that has items due."""
@@ -67,6 +70,10 @@ class RoundService:
 
     async def run(self, campaign_id: int) -> RoundSummary | None:
         """Label every unresolved item that reached its overlap; None when none did."""
+        async with self._lock:
+            return await self._run(campaign_id)
+
+    async def _run(self, campaign_id: int) -> RoundSummary | None:
         async with self._sm() as session:
             campaign = await session.get_one(Campaign, campaign_id)
             items = (

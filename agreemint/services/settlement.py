@@ -21,6 +21,7 @@ The wallet of each worker is frozen in the `settlement.planned` audit entry writ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -89,6 +90,9 @@ class SettlementService:
         self._hook = hook
         self._monotonic = monotonic
         self._failures = 0
+        # One run at a time in this process (the scheduler's and a manual one); separate
+        # processes are kept apart by the batch rows and the vault's once-only batch ids.
+        self._lock = asyncio.Lock()
         self._not_before = 0.0
 
     @property
@@ -101,6 +105,10 @@ class SettlementService:
 
     async def settle_once(self) -> SettleSummary:
         """One scheduler run; never raises for chain trouble (it backs off and retries later)."""
+        async with self._lock:
+            return await self._settle_once()
+
+    async def _settle_once(self) -> SettleSummary:
         if self._monotonic() < self._not_before:
             return SettleSummary(deferred=await self._db.count_open())
         planned = await self.plan()
