@@ -48,7 +48,10 @@ class ConsensusSettings(BaseModel):
     round_interval_seconds: int = Field(default=60, ge=1)
     aggregator: str = Field(
         default="default",
-        pattern="^(default|majority_vote|weighted_majority_vote|dawid_skene|one_coin_dawid_skene)$",
+        pattern=(
+            "^(default|majority_vote|weighted_majority_vote|dawid_skene|one_coin_dawid_skene"
+            "|minimax_entropy)$"
+        ),
     )
 
 

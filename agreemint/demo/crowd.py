@@ -30,6 +30,7 @@ class SimWorker:
     answers: int = 0
     correct: int = 0
     choices: list[tuple[str, str]] = field(default_factory=list)  # (item text, label)
+    refused: list[str] = field(default_factory=list)  # the bot's reasons for refused taps
 
 
 def make_crowd(count: int, seed: int) -> list[SimWorker]:
@@ -105,6 +106,22 @@ async def work(tg: SandboxClient, worker: SimWorker, truth: dict[str, str],
         button = task.button(label)
         assert button is not None and button.callback_data
         await tg.tap(worker.user_id, task.message_id, button.callback_data)
+        reply = await _callback_reply(tg, worker.user_id)
+        if not reply.startswith("Saved"):  # the bot refused the tap and said why
+            worker.refused.append(reply)
+            continue
         worker.answers += 1
         worker.correct += label == right
         worker.choices.append((text, label))
+
+
+async def _callback_reply(tg: SandboxClient, user_id: int) -> str:
+    """The bot's answer to the user's newest button tap (Telegram shows it as a toast)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while loop.time() < deadline:
+        queries = await tg.callback_answers(user_id)
+        if queries and queries[-1]["answered"]:
+            return str(queries[-1].get("text") or "")
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"user {user_id}: a tap was never answered")

@@ -75,6 +75,7 @@ async def summarize(services: Services, crowd: list[SimWorker], truth: dict[str,
             "answers": w.answers, "tokens_paid": tokens(paid[w.user_id]),
             "onchain_balance": tokens(onchain[w.user_id]), "withheld": withheld[w.user_id],
             "payout_messages": sum(PAYOUT_MESSAGE in m.content for m in messages),
+            "refused_taps": w.refused,
         })
     ledger_paid, onchain_paid = sum(paid.values()), sum(onchain.values())
     return {

@@ -44,6 +44,7 @@ AGGREGATORS: dict[str, Callable[[], consensus.Aggregator]] = {
     "weighted_majority_vote": consensus.WeightedMajorityVote,
     "dawid_skene": consensus.DawidSkene,
     "one_coin_dawid_skene": consensus.OneCoinDawidSkene,
+    "minimax_entropy": consensus.MinimaxEntropy,
 }
 
 
