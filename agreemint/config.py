@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agreemint.chain.settings import ChainSettings
 
@@ -25,6 +26,19 @@ class BotSettings(BaseModel):
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
     webhook_path: str = "/telegram/webhook"
+    # Operators: admins can grant the manager role in chat; managers run campaigns.
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    manager_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    @field_validator("admin_ids", "manager_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        # "1, 2" or "[1, 2]" from the environment, or a list from code.
+        if isinstance(value, str):
+            return [int(v) for v in value.strip("[]").replace(",", " ").split()]
+        if isinstance(value, int):
+            return [value]
+        return value
 
 
 class DbSettings(BaseModel):
@@ -77,6 +91,14 @@ class WalletSettings(BaseModel):
     challenge_ttl_seconds: int = Field(default=900, ge=60)
 
 
+class BroadcastSettings(BaseModel):
+    """Announcements to many workers, within Telegram's limits."""
+
+    messages_per_second: float = Field(default=25.0, gt=0, le=1000)
+    per_chat_interval_seconds: float = Field(default=1.0, ge=0)
+    max_attempts: int = Field(default=5, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything the app reads from its environment."""
 
@@ -93,6 +115,7 @@ class Settings(BaseSettings):
     consensus: ConsensusSettings = ConsensusSettings()
     rewards: RewardSettings = RewardSettings()
     wallet: WalletSettings = WalletSettings()
+    broadcast: BroadcastSettings = BroadcastSettings()
     chain: ChainSettings = ChainSettings()
 
     def database_url(self) -> str:

@@ -47,6 +47,8 @@ class Worker(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # worker | manager | admin; operators' configured ids count as admin regardless.
+    role: Mapped[str] = mapped_column(String(16), default="worker")
     # Checksummed address, linked only through a verified EIP-4361 signature.
     wallet_address: Mapped[str | None] = mapped_column(String(42), unique=True)
     wallet_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -62,7 +64,14 @@ class Campaign(Base):
     instructions: Mapped[str] = mapped_column(Text, default="")
     task_type: Mapped[str] = mapped_column(String(32), default="single_choice")
     label_options: Mapped[list[str]] = mapped_column(JSON)
-    overlap: Mapped[int] = mapped_column(Integer, default=3)
+    overlap: Mapped[int] = mapped_column(Integer, default=3)  # answers every item gets at least
+    # Dynamic overlap: an item below target_confidence gets more answers, up to max_overlap.
+    max_overlap: Mapped[int | None] = mapped_column(Integer)
+    target_confidence: Mapped[float] = mapped_column(Float, default=0.9)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"))
+    budget_wei: Mapped[int] = mapped_column(TokenAmount, default=0)
+    funded_wei: Mapped[int] = mapped_column(TokenAmount, default=0)
     # Reward per verified label in millionths of a token: exact integers on every backend.
     reward_rate_micro: Mapped[int] = mapped_column(BigInteger, default=0)
     gold_rate: Mapped[float | None] = mapped_column(Float)
@@ -266,3 +275,41 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Broadcast(Base):
+    """An announcement of a campaign to many workers, sent from a durable queue."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    # Who gets it, e.g. {"min_quality": 0.8}; empty = every reachable worker.
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|sending|done
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The manager's status message, edited as the broadcast progresses.
+    status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BroadcastRecipient(Base):
+    """One worker's copy of a broadcast; the unique key makes a resend impossible."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "worker_id"),
+        Index("ix_broadcast_recipients_queue", "broadcast_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
