@@ -8,13 +8,13 @@ from pathlib import Path
 
 import typer
 
+from agreemint.campaign_cli import campaign_app
 from agreemint.chain.cli import chain_app
 from agreemint.config import get_settings
 
 app = typer.Typer(help="agreemint: pay crowd workers in tokens for labels that pass consensus.",
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-campaign_app = typer.Typer(help="Campaigns.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(campaign_app, name="campaign")
 
@@ -92,24 +92,6 @@ def db_downgrade(revision: str) -> None:
 
     asyncio.run(migrate.downgrade(get_settings().database_url(), revision))
     typer.echo(f"database is at {revision}")
-
-
-@campaign_app.command("import")
-def campaign_import(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSONL items."),
-    name: str = typer.Option(..., help="Campaign name shown to workers."),
-    labels: str = typer.Option(..., help="Comma-separated answer options."),
-    instructions: str = typer.Option("", help="One or two sentences shown with every task."),
-    overlap: int = typer.Option(3, min=1, max=100, help="Answers per item."),
-    rate: float = typer.Option(0.0, min=0.0, help="Tokens per verified label."),
-) -> None:
-    """Create an active campaign from a CSV (id,text,image,gold) or JSONL file."""
-    from agreemint.campaign_import import import_campaign
-
-    campaign_id, count = asyncio.run(
-        import_campaign(get_settings(), file, name, labels, instructions, overlap, rate)
-    )
-    typer.echo(f"campaign {campaign_id} created with {count} items")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -56,6 +56,7 @@ class WorkerView:
     first_name: str
     username: str | None
     is_new: bool = False
+    role: str = "worker"  # as stored; RoleService.effective adds the operator-configured ids
 
 
 @dataclass(frozen=True, slots=True)

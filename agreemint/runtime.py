@@ -16,6 +16,7 @@ from agreemint.services.balance import BalanceService
 from agreemint.services.campaigns import CampaignService
 from agreemint.services.notifications import NotificationService
 from agreemint.services.rewards import RewardService
+from agreemint.services.roles import RoleService
 from agreemint.services.rounds import RoundService
 from agreemint.services.settlement import SettlementService
 from agreemint.services.tasks import Clock, TaskService
@@ -38,6 +39,7 @@ class Services:
     wallets: WalletService
     rewards: RewardService
     balance: BalanceService
+    roles: RoleService
     notifications: NotificationService
     # None when the app runs without a chain (tests of the task loop); payouts need one.
     settlement: SettlementService | None
@@ -53,6 +55,7 @@ class Services:
             "wallets": self.wallets,
             "rewards": self.rewards,
             "balance": self.balance,
+            "roles": self.roles,
             "settlement": self.settlement,
             "chain": self.chain,
         }
@@ -80,6 +83,7 @@ def build_services(
         wallets=WalletService(sessionmaker, settings.wallet, chain_id, clock),
         rewards=RewardService(sessionmaker, settings.rewards, curve),
         balance=BalanceService(sessionmaker, chain, settings.chain.token_symbol),
+        roles=RoleService(sessionmaker, settings.bot.admin_ids, settings.bot.manager_ids),
         notifications=NotificationService(sessionmaker),
         settlement=(SettlementService(sessionmaker, chain, settings.rewards)
                     if chain is not None else None),

@@ -46,7 +46,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
     """The dispatcher with every router; services are injected into handlers by name."""
     dp = Dispatcher(**services.as_deps())
     dp.update.outer_middleware(DeduplicateUpdates(services.workers))
-    register = RegisterWorker(services.workers)
+    register = RegisterWorker(services.workers, services.roles)
     dp.message.outer_middleware(register)
     dp.callback_query.outer_middleware(register)
     dp.include_routers(*build_routers())

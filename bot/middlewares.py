@@ -9,6 +9,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 
 from agreemint.errors import AgreemintError
+from agreemint.services.roles import RoleService
 from agreemint.services.workers import WorkerService
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -42,16 +43,20 @@ class DeduplicateUpdates(BaseMiddleware):
 
 
 class RegisterWorker(BaseMiddleware):
-    """Adds `worker` (a WorkerView) to handler data for every event from a person."""
+    """Adds `worker` (a WorkerView) and its effective `role` to handler data for every event
+    from a person (one query per update)."""
 
-    def __init__(self, workers: WorkerService) -> None:
+    def __init__(self, workers: WorkerService, roles: RoleService) -> None:
         self._workers = workers
+        self._roles = roles
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None or user.is_bot:
             return None
-        data["worker"] = await self._workers.register(
+        worker = await self._workers.register(
             user.id, user.first_name, user.username, user.language_code
         )
+        data["worker"] = worker
+        data["role"] = self._roles.effective(user.id, worker.role)
         return await handler(event, data)

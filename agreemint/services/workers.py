@@ -51,7 +51,8 @@ class WorkerService:
                 await session.rollback()
                 return await self.register(telegram_id, first_name, username, language)
             return WorkerView(
-                worker.id, worker.telegram_id, worker.first_name, worker.username, is_new
+                worker.id, worker.telegram_id, worker.first_name, worker.username, is_new,
+                worker.role,
             )
 
     async def claim_update(self, update_id: int) -> bool:

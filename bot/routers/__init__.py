@@ -4,9 +4,22 @@ from collections.abc import Callable
 
 from aiogram import Router
 
-from bot.routers import account, errors, wallet, worker
+from bot.routers import (
+    account,
+    admin,
+    errors,
+    manager,
+    manager_create,
+    refusals,
+    wallet,
+    worker,
+)
 
 ROUTERS: tuple[Callable[[], Router], ...] = (
+    admin.build,
+    manager_create.build,
+    manager.build,
+    refusals.build,  # manager/admin commands from anyone else
     worker.build,
     account.build,
     wallet.build,

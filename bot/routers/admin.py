@@ -1,0 +1,15 @@
+"""Admins: granting the manager role."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.filters import IsManager
+
+
+def build() -> Router:
+    """A fresh router for one dispatcher; managers only (others reach the refusals router)."""
+    router = Router(name=__name__)
+    router.message.filter(IsManager(admin_only=True))
+    router.callback_query.filter(IsManager(admin_only=True))
+    return router
