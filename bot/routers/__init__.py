@@ -9,7 +9,9 @@ from bot.routers import (
     admin,
     errors,
     manager,
+    manager_broadcast,
     manager_create,
+    manager_export,
     refusals,
     wallet,
     worker,
@@ -19,6 +21,8 @@ ROUTERS: tuple[Callable[[], Router], ...] = (
     admin.build,
     manager_create.build,
     manager.build,
+    manager_export.build,
+    manager_broadcast.build,
     refusals.build,  # manager/admin commands from anyone else
     worker.build,
     account.build,

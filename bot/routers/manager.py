@@ -1,4 +1,4 @@
-"""Managers: campaign list, card with charts, control, exports, broadcasts."""
+"""Managers: campaign list, the campaign card with charts, pause, resume, close, extend."""
 
 from __future__ import annotations
 
