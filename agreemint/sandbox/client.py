@@ -113,6 +113,25 @@ class SandboxClient:
         result = await self._request("POST", f"/users/{user_id}/photos", body)
         return int(result["update_id"])
 
+    async def send_document(
+        self,
+        user_id: int,
+        data: bytes,
+        file_name: str,
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> int:
+        """The user sends a file as a document; returns the update id."""
+        body = {
+            "data": base64.b64encode(data).decode(),
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "caption": caption,
+        }
+        result = await self._request("POST", f"/users/{user_id}/documents", body)
+        return int(result["update_id"])
+
     async def tap(
         self, user_id: int, message_id: int, callback_data: str, *, force: bool = False
     ) -> int:

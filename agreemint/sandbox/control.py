@@ -66,6 +66,7 @@ class ControlAPI:
             ("POST", f"{p}/users", self.create_user),
             ("POST", f"{p}/users/{{uid}}/messages", self.send_text),
             ("POST", f"{p}/users/{{uid}}/photos", self.send_photo),
+            ("POST", f"{p}/users/{{uid}}/documents", self.send_document),
             ("POST", f"{p}/users/{{uid}}/tap", self.tap),
             ("POST", f"{p}/users/{{uid}}/press", self.press),
             ("POST", f"{p}/users/{{uid}}/block", self.block),
@@ -102,6 +103,14 @@ class ControlAPI:
         data = base64.b64decode(body["data"]) if body.get("data") else None
         result = users.send_photo(
             self.state, self._uid(request), data, body.get("file_id"), body.get("caption")
+        )
+        return web.json_response(result)
+
+    async def send_document(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        result = users.send_document(
+            self.state, self._uid(request), base64.b64decode(body.get("data") or ""),
+            str(body.get("file_name") or ""), body.get("mime_type"), body.get("caption"),
         )
         return web.json_response(result)
 

@@ -11,7 +11,7 @@ import itertools
 from typing import Any
 
 from .errors import ControlError
-from .files import photo_sizes, store
+from .files import document_json, photo_sizes, store
 from .formatting import command_entities
 from .objects import (
     UserRecord,
@@ -67,6 +67,24 @@ def send_photo(
     else:
         record = store(state, data or b"", "photo")
     content: dict[str, Any] = {"photo": photo_sizes(state, record)}
+    if caption:
+        content["caption"] = caption
+    return _speak(state, _chat(state, user_id), content)
+
+
+def send_document(
+    state: SandboxState,
+    user_id: int,
+    data: bytes,
+    file_name: str,
+    mime_type: str | None = None,
+    caption: str | None = None,
+) -> dict[str, Any]:
+    """The user sends a file (as a document, the way managers upload item files)."""
+    if not file_name:
+        raise ControlError("file_name must be non-empty")
+    record = store(state, data, "document", file_name, mime_type)
+    content: dict[str, Any] = {"document": document_json(record)}
     if caption:
         content["caption"] = caption
     return _speak(state, _chat(state, user_id), content)

@@ -175,3 +175,26 @@ async def test_standalone_prints_base_url() -> None:
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_user_sends_a_document_the_bot_can_download() -> None:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    from agreemint.sandbox import FakeBotAPI, SandboxClient
+
+    async with FakeBotAPI() as api, SandboxClient(api.base_url) as tg:
+        await tg.create_user(5, "Mia")
+        await tg.send_document(5, b"id,text\n1,hello\n", "items.csv", mime_type="text/csv")
+        bot = Bot(api.token, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+        try:
+            [update] = await bot.get_updates(timeout=0)
+            assert update.message is not None and update.message.document is not None
+            assert update.message.document.file_name == "items.csv"
+            file = await bot.get_file(update.message.document.file_id)
+            assert file.file_path is not None
+            data = await bot.download_file(file.file_path)
+            assert data is not None and data.read() == b"id,text\n1,hello\n"
+        finally:
+            await bot.session.close()
