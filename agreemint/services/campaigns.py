@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -25,6 +26,17 @@ class CampaignSpec:
     reward_rate_micro: int = 0
     task_type: TaskType = TaskType.SINGLE_CHOICE
     gold_rate: float | None = None
+    # Dynamic overlap: items below `target_confidence` get more answers, up to `max_overlap`
+    # (None = no extra answers: the maximum is `overlap`).
+    max_overlap: int | None = None
+    target_confidence: float = 0.9
+    deadline: datetime | None = None
+    owner_id: int | None = None  # the manager's worker id
+
+    @property
+    def overlap_cap(self) -> int:
+        """The most answers an item can get; what the budget is sized for."""
+        return self.max_overlap if self.max_overlap is not None else self.overlap
 
     def check(self) -> None:
         """Raise InvalidInput listing every rule the spec breaks."""
@@ -39,6 +51,14 @@ class CampaignSpec:
             problems.append("each label needs 1-64 characters")
         if not 1 <= self.overlap <= 100:
             problems.append("overlap must be between 1 and 100")
+        if self.max_overlap is not None and not self.overlap <= self.max_overlap <= 100:
+            problems.append("the maximum overlap must be between the minimum and 100")
+        if not 0.5 <= self.target_confidence < 1.0:
+            problems.append("the target confidence must be at least 0.5 and below 1")
+        if self.gold_rate is not None and not 0.0 <= self.gold_rate <= 1.0:
+            problems.append("the gold share must be between 0 and 1")
+        if self.deadline is not None and self.deadline.tzinfo is None:
+            problems.append("the deadline needs a time zone")
         if self.reward_rate_micro < 0:
             problems.append("the reward rate cannot be negative")
         if problems:
@@ -53,9 +73,12 @@ class CampaignService:
 
     async def create(
         self, spec: CampaignSpec, items: list[ItemSpec], *, actor: str = "operator",
-        activate: bool = True,
+        activate: bool = True, budget_wei: int = 0,
     ) -> int:
-        """Store a campaign with all its items in one transaction; returns its id."""
+        """Store a campaign with all its items in one transaction; returns its id.
+
+        `activate=False` leaves it a draft: no tasks until funding activates it.
+        """
         spec.check()
         if not items:
             raise InvalidInput("A campaign needs at least one item.")
@@ -66,6 +89,11 @@ class CampaignService:
                 task_type=spec.task_type,
                 label_options=list(spec.options),
                 overlap=spec.overlap,
+                max_overlap=spec.max_overlap,
+                target_confidence=spec.target_confidence,
+                deadline=spec.deadline,
+                owner_id=spec.owner_id,
+                budget_wei=budget_wei,
                 reward_rate_micro=spec.reward_rate_micro,
                 gold_rate=spec.gold_rate,
                 status=CampaignStatus.ACTIVE if activate else CampaignStatus.DRAFT,
@@ -86,7 +114,9 @@ class CampaignService:
             )
             audit(session, "campaign.created", "campaign", campaign.id, actor=actor,
                   name=campaign.name, items=len(items), overlap=spec.overlap,
-                  labels=list(spec.options))
+                  labels=list(spec.options), max_overlap=spec.max_overlap,
+                  rate_micro=spec.reward_rate_micro, budget_wei=str(budget_wei),
+                  status=campaign.status, owner_id=spec.owner_id)
             await session.commit()
             return campaign.id
 
