@@ -1,101 +1,61 @@
-"""Read campaign items from CSV or JSONL; every problem is reported with its line number."""
+"""Campaign items from a file: CSV, JSONL, a ZIP of images, or Label Studio's task JSON.
+
+All-or-nothing: every problem is reported with where it is (line, task number or ZIP member)
+and nothing is imported (nor extracted) while any remains. Limits: `importers.limits`.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from agreemint.domain import ItemKind
 from agreemint.errors import InvalidInput
+from agreemint.services.importers import csv_jsonl, labelstudio, limits, zipfile_images
+from agreemint.services.importers.common import ItemSpec, Problems, Progress, validate
 
-MAX_ITEMS = 100_000
-MAX_TEXT = 3500  # leaves room in Telegram's 4096 characters for the task's header
+__all__ = ["FORMATS", "MAX_ITEMS", "MAX_TEXT", "ItemSpec", "parse_items"]
 
-
-@dataclass(frozen=True, slots=True)
-class ItemSpec:
-    """One item to import."""
-
-    external_id: str
-    kind: ItemKind
-    text: str | None
-    photo: str | None
-    gold_label: str | None
+FORMATS = (".csv", ".jsonl", ".ndjson", ".json", ".zip")
+# Kept for callers that quote them; the checks read `importers.limits`.
+MAX_ITEMS = limits.MAX_ITEMS
+MAX_TEXT = limits.MAX_TEXT
 
 
-def parse_items(path: Path, options: tuple[str, ...]) -> list[ItemSpec]:
-    """Items from a `.csv` (header: id?, text?, image?, gold?) or `.jsonl` file; all-or-nothing."""
-    raw = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".jsonl":
-        rows = _jsonl_rows(raw)
-    elif path.suffix.lower() == ".csv":
-        rows = _csv_rows(raw)
+def parse_items(
+    path: Path, options: tuple[str, ...], *, media_dir: Path | None = None,
+    annotations_as_gold: bool = False, local_images: bool = True,
+    progress: Progress | None = None,
+) -> list[ItemSpec]:
+    """Items from `path`, by its suffix.
+
+    - `.csv` (header: id?, text?, image?, gold?) and `.jsonl` (objects with those keys);
+    - `.json`: Label Studio tasks; `annotations_as_gold` turns a single-choice annotation into
+      the item's gold label;
+    - `.zip`: images, extracted into `media_dir` (required) once the archive is valid.
+
+    `local_images=False` refuses image paths on this machine (for files uploaded in chat, where
+    a path would let a user make the bot send any server file). `progress(done, total)` is
+    called while checking items and extracting images.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InvalidInput(f"{path.name}: expected a {', '.join(FORMATS)} file")
+    problems = Problems()
+    base_dir = path.parent
+    if suffix == ".zip":
+        if media_dir is None:
+            raise InvalidInput("a ZIP of images needs a folder for its images (media_dir)")
+        plan = zipfile_images.read_zip(path, media_dir, problems)
+        items = validate(plan.items, options, problems, progress, len(plan.items))
+        problems.raise_if_any(path.name)
+        zipfile_images.extract(path, plan, progress)
+        return items
+    if suffix == ".json":
+        tasks = labelstudio.read_tasks(path, problems)
+        raw = labelstudio.raw_items(tasks, base_dir, local_images, annotations_as_gold, problems)
+        items = validate(raw, options, problems, progress, len(tasks))
     else:
-        raise InvalidInput(f"{path.name}: expected a .csv or .jsonl file")
-    items: list[ItemSpec] = []
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    for line, row in rows:
-        if isinstance(row, str):
-            problems.append(f"line {line}: {row}")
-            continue
-        item, problem = _item(line, row, options)
-        if problem:
-            problems.append(f"line {line}: {problem}")
-        elif item is not None:
-            if item.external_id in seen:
-                problems.append(
-                    f"line {line}: duplicate id {item.external_id!r} (first on line "
-                    f"{seen[item.external_id]})"
-                )
-            seen[item.external_id] = line
-            items.append(item)
-    if not items and not problems:
-        problems.append("the file has no items")
-    if len(items) > MAX_ITEMS:
-        problems.append(f"{len(items)} items; the limit is {MAX_ITEMS}")
-    if problems:
-        raise InvalidInput(f"{path.name}: nothing imported.\n" + "\n".join(problems[:50]))
+        rows = csv_jsonl.read_rows(path, problems)
+        raw = csv_jsonl.raw_items(rows, base_dir, local_images, problems)
+        items = validate(raw, options, problems, progress, len(rows))
+    problems.raise_if_any(path.name)
     return items
-
-
-def _csv_rows(raw: str) -> list[tuple[int, dict[str, Any] | str]]:
-    reader = csv.DictReader(io.StringIO(raw))
-    if not reader.fieldnames:
-        return []
-    return [(reader.line_num, dict(row)) for row in reader]
-
-
-def _jsonl_rows(raw: str) -> list[tuple[int, dict[str, Any] | str]]:
-    rows: list[tuple[int, dict[str, Any] | str]] = []
-    for number, text in enumerate(raw.splitlines(), start=1):
-        if not text.strip():
-            continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            rows.append((number, f"not valid JSON ({exc.msg})"))
-            continue
-        rows.append((number, value if isinstance(value, dict) else "expected a JSON object"))
-    return rows
-
-
-def _item(
-    line: int, row: dict[str, Any], options: tuple[str, ...]
-) -> tuple[ItemSpec | None, str | None]:
-    text = str(row.get("text") or "").strip() or None
-    photo = str(row.get("image") or row.get("photo") or "").strip() or None
-    gold = str(row.get("gold") or row.get("gold_label") or "").strip() or None
-    external_id = str(row.get("id") or "").strip() or f"line-{line}"
-    if text is None and photo is None:
-        return None, "needs a text or an image"
-    if text is not None and len(text) > MAX_TEXT:
-        return None, f"text is {len(text)} characters; the limit is {MAX_TEXT}"
-    if gold is not None and gold not in options:
-        return None, f"gold label {gold!r} is not one of {', '.join(options)}"
-    kind = ItemKind.PHOTO if photo else ItemKind.TEXT
-    return ItemSpec(external_id, kind, text, photo, gold), None

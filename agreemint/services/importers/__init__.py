@@ -1,0 +1,1 @@
+"""Item importers, one module per file format; `agreemint.services.itemfile` is the entry point."""
