@@ -79,12 +79,13 @@ class RoundService:
             campaign = await session.get_one(Campaign, campaign_id)
             items = (
                 await session.execute(
-                    select(Item.id, Item.is_gold, Item.gold_label, Item.answers_count).where(
+                    select(Item.id, Item.is_gold, Item.answers_count, Item.answers_wanted).where(
                         Item.campaign_id == campaign_id, Item.resolved.is_(False)
                     )
                 )
             ).all()
-            due = [i.id for i in items if not i.is_gold and i.answers_count >= campaign.overlap]
+            due = [i.id for i in items
+                   if not i.is_gold and i.answers_count >= (i.answers_wanted or campaign.overlap)]
             if not due:
                 return None
             triples = [
@@ -108,6 +109,10 @@ class RoundService:
             inference = await asyncio.to_thread(
                 _infer, self._make_aggregator(), triples, options, gold
             )
+            due = await self._extend_unsure(session, campaign, due, inference)
+            if not due:
+                await session.commit()
+                return None
             round_ = ConsensusRound(campaign_id=campaign_id, aggregator=inference.aggregator)
             session.add(round_)
             await session.flush()
@@ -117,6 +122,24 @@ class RoundService:
             return RoundSummary(
                 campaign_id, round_.id, len(due), len(triples), float(np.mean(confidences))
             )
+
+    async def _extend_unsure(
+        self, session: AsyncSession, campaign: Campaign, due: list[int], inference: _Inference
+    ) -> list[int]:
+        """Dynamic overlap: items the consensus is not sure of get one more answer (up to the
+        campaign's max_overlap) instead of a label; returns the items to resolve now."""
+        ceiling = max(campaign.overlap, campaign.max_overlap or campaign.overlap)
+        counts = np.array([inference.answers[i] for i in due])
+        probas = np.array([[inference.confidence[i]] for i in due])
+        more = consensus.needs_more_answers(probas, counts, campaign.target_confidence, ceiling)
+        for item_id, extend in zip(due, more, strict=True):
+            if extend:
+                item = await session.get_one(Item, item_id)
+                item.answers_wanted = inference.answers[item_id] + 1
+        if more.any():
+            audit(session, "round.extended", "campaign", campaign.id,
+                  items=[i for i, e in zip(due, more, strict=True) if e])
+        return [i for i, extend in zip(due, more, strict=True) if not extend]
 
     async def _store(
         self, session: AsyncSession, round_: ConsensusRound, due: list[int], inference: _Inference

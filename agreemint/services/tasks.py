@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,7 +120,8 @@ class TaskService:
         )
         if not gold:
             # Fill items closest to their overlap first so they reach consensus sooner.
-            query = query.where(Item.slots_taken < Campaign.overlap).order_by(
+            wanted = func.coalesce(Item.answers_wanted, Campaign.overlap)
+            query = query.where(Item.slots_taken < wanted).order_by(
                 Item.slots_taken.desc(), Item.id
             )
         else:
@@ -129,9 +130,10 @@ class TaskService:
 
     async def _take_slot(self, session: AsyncSession, item_id: int) -> bool:
         overlap = select(Campaign.overlap).where(Campaign.id == Item.campaign_id).scalar_subquery()
+        wanted = func.coalesce(Item.answers_wanted, overlap)
         result = await session.execute(
             update(Item)
-            .where(Item.id == item_id, or_(Item.is_gold.is_(True), Item.slots_taken < overlap))
+            .where(Item.id == item_id, or_(Item.is_gold.is_(True), Item.slots_taken < wanted))
             .values(slots_taken=Item.slots_taken + 1)
             .execution_options(synchronize_session=False)
         )

@@ -100,6 +100,9 @@ class Item(Base):
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     # Slots held by open assignments plus answers; raised only by a guarded UPDATE (see tasks).
     slots_taken: Mapped[int] = mapped_column(Integer, default=0)
+    # Dynamic overlap: a round that is not yet confident raises this above the campaign's
+    # overlap (up to its max_overlap); None means the campaign's overlap.
+    answers_wanted: Mapped[int | None] = mapped_column(Integer)
     answers_count: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     consensus_label: Mapped[str | None] = mapped_column(String(200))

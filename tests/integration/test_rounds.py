@@ -52,3 +52,36 @@ async def test_items_below_overlap_wait(services: Services) -> None:
     [w] = await make_workers(services, 1)
     await answer(services, w.telegram_id, w.id, {})
     assert await services.rounds.run_all() == []
+
+
+async def test_dynamic_overlap_asks_for_more_answers_only_where_unsure(services: Services) -> None:
+    from agreemint.store.models import Campaign
+
+    services.tasks._settings.gold_rate = 0.0
+    campaign_id = await make_campaign(services, items=2, overlap=2)
+    async with services.sessionmaker() as s:
+        campaign = await s.get_one(Campaign, campaign_id)
+        campaign.max_overlap, campaign.target_confidence = 4, 0.9
+        await s.commit()
+    workers = await make_workers(services, 4)
+    # two workers agree on item 0 and disagree on item 1
+    await answer(services, workers[0].telegram_id, workers[0].id, {"item 0": 0, "item 1": 0})
+    await answer(services, workers[1].telegram_id, workers[1].id, {"item 0": 0, "item 1": 1})
+    first = await services.rounds.run_all()
+    async with services.sessionmaker() as s:
+        items = {i.text: i for i in await s.scalars(select(Item))}
+    if first:  # item 0 may already be confident enough
+        assert items["item 0"].resolved
+    assert not items["item 1"].resolved
+    assert items["item 1"].answers_wanted == 3  # one more answer, then look again
+    # more workers come; nothing ever gets more than max_overlap answers, and every item ends
+    # resolved once it is confident or has max_overlap answers
+    for w in workers[2:]:
+        await answer(services, w.telegram_id, w.id, {"item 0": 0, "item 1": 1})
+        await services.rounds.run_all()
+    async with services.sessionmaker() as s:
+        items = {i.text: i for i in await s.scalars(select(Item))}
+    assert items["item 1"].answers_count > 2  # the contested item got more answers
+    assert all(i.answers_count <= 4 for i in items.values())
+    assert all(i.resolved for i in items.values())
+    assert items["item 1"].consensus_label == "dog"
