@@ -3,27 +3,86 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from agreemint.campaign_import import import_campaign
+from agreemint.campaign_import import export_campaign, import_campaign
 from agreemint.config import get_settings
+from agreemint.services.exports import FORMATS
 
 campaign_app = typer.Typer(help="Campaigns: import items, export labels.", no_args_is_help=True)
 
 
+class _Bar:
+    """A progress callback `(done, total)` drawing a bar on stderr (only on a terminal, so
+    scripts and logs get clean output). A count going back down starts the next stage."""
+
+    def __init__(self, progress: Progress, label: str) -> None:
+        self._progress, self._label, self._last = progress, label, -1
+        self._task = progress.add_task(label, total=None)
+
+    def __call__(self, done: int, total: int) -> None:
+        if done < self._last:
+            self._progress.update(self._task, description=f"{self._label} (next stage)")
+        self._last = done
+        self._progress.update(self._task, completed=done, total=total)
+
+
+@contextmanager
+def _bar(label: str) -> Iterator[_Bar]:
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    with progress:
+        yield _Bar(progress, label)
+
+
 @campaign_app.command("import")
 def campaign_import(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSONL items."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False,
+        help="Items: .csv / .jsonl (id,text,image,gold), .zip of images (optional items.csv "
+             "inside: file,id,text,gold) or Label Studio task .json."),
     name: str = typer.Option(..., help="Campaign name shown to workers."),
     labels: str = typer.Option(..., help="Comma-separated answer options."),
     instructions: str = typer.Option("", help="One or two sentences shown with every task."),
     overlap: int = typer.Option(3, min=1, max=100, help="Answers per item."),
     rate: float = typer.Option(0.0, min=0.0, help="Tokens per verified label."),
+    label_studio_gold: bool = typer.Option(
+        False, "--label-studio-gold",
+        help="Label Studio .json: a task's single-choice annotation becomes its gold label."),
 ) -> None:
-    """Create an active campaign from a CSV (id,text,image,gold) or JSONL file."""
-    campaign_id, count = asyncio.run(
-        import_campaign(get_settings(), file, name, labels, instructions, overlap, rate)
-    )
+    """Create an active campaign from an item file; nothing is stored if any line is wrong."""
+    with _bar("checking items") as bar:
+        campaign_id, count = asyncio.run(import_campaign(
+            get_settings(), file, name, labels, instructions, overlap, rate,
+            annotations_as_gold=label_studio_gold, progress=bar))
     typer.echo(f"campaign {campaign_id} created with {count} items")
+
+
+@campaign_app.command("export")
+def campaign_export(
+    campaign_id: int = typer.Argument(..., help="The campaign's id."),
+    fmt: str = typer.Option(
+        "csv", "--format", "-f",
+        help="csv / jsonl: one row per item; answers: task,worker,label (crowd-kit); "
+             "labelstudio: tasks with predictions."),
+    out: Path = typer.Option(..., "--out", "-o", dir_okay=False, help="File to write."),
+    raw: bool = typer.Option(False, "--raw", help="csv / jsonl: add each item's answers."),
+) -> None:
+    """Write a campaign's labels to a file."""
+    if fmt not in FORMATS:
+        typer.echo(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.", err=True)
+        raise typer.Exit(2)
+    with _bar("exporting") as bar:
+        rows = asyncio.run(export_campaign(get_settings(), campaign_id, fmt, out, raw=raw,
+                                           progress=bar))
+    typer.echo(f"{rows} rows written to {out}")

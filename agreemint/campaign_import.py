@@ -1,4 +1,4 @@
-"""The CLI's campaign import: parse, validate, store (nothing is stored on any error)."""
+"""The CLI's campaign import and export: parse, validate, store (nothing is stored on any error)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,22 @@ from pathlib import Path
 import typer
 
 from agreemint.config import Settings
-from agreemint.errors import InvalidInput
+from agreemint.errors import AgreemintError, InvalidInput
 from agreemint.runtime import open_services
 from agreemint.services.campaigns import CampaignSpec
+from agreemint.services.exports import ExportService
+from agreemint.services.importers.common import Progress
 from agreemint.services.itemfile import parse_items
+
+
+def media_dir(settings: Settings) -> Path:
+    """Where images from ZIP imports live; the bot uploads each once, then reuses its file id."""
+    return settings.data_dir / "media"
 
 
 async def import_campaign(
     settings: Settings, file: Path, name: str, labels: str, instructions: str, overlap: int,
-    rate: float,
+    rate: float, *, annotations_as_gold: bool = False, progress: Progress | None = None,
 ) -> tuple[int, int]:
     """Returns (campaign id, item count); exits with the problems listed on bad input."""
     options = tuple(label.strip() for label in labels.split(",") if label.strip())
@@ -23,9 +30,24 @@ async def import_campaign(
                         reward_rate_micro=round(rate * 1_000_000))
     try:
         spec.check()
-        items = parse_items(file, options)
+        items = parse_items(file, options, media_dir=media_dir(settings),
+                            annotations_as_gold=annotations_as_gold, progress=progress)
         async with open_services(settings) as services:
             return await services.campaigns.create(spec, items), len(items)
     except InvalidInput as exc:
+        typer.echo(exc.user_message, err=True)
+        raise typer.Exit(1) from exc
+
+
+async def export_campaign(
+    settings: Settings, campaign_id: int, fmt: str, out: Path, *, raw: bool = False,
+    progress: Progress | None = None,
+) -> int:
+    """Rows written; exits with the reason on an unknown campaign or format."""
+    try:
+        async with open_services(settings) as services:
+            exporter = ExportService(services.sessionmaker)
+            return await exporter.write(campaign_id, fmt, out, raw=raw, progress=progress)
+    except AgreemintError as exc:
         typer.echo(exc.user_message, err=True)
         raise typer.Exit(1) from exc

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from agreemint.campaign_cli import campaign_app
+from agreemint.campaign_import import import_campaign
+from agreemint.config import Settings
+from agreemint.runtime import open_services
+from agreemint.store.models import Item
+from tests.conftest import run_sync
+from tests.factories import make_workers
+from tests.integration.test_rounds import answer
 
 
 def agreemint(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -57,3 +72,65 @@ def test_campaign_import_refuses_bad_file_and_changes_nothing(tmp_path: Path) ->
     result = agreemint("campaign", "import", str(items), "--name", "Pets", "--labels", "cat",
                        cwd=tmp_path)
     assert result.returncode == 1 and "at least two labels" in result.stderr
+
+
+def test_zip_and_label_studio_imports(tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n"
+    archive = tmp_path / "pics.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a.png", png + b"a")
+        z.writestr("b.png", png + b"b")
+        z.writestr("items.csv", "file,gold\na.png,dog\n")
+    result = agreemint("campaign", "import", str(archive), "--name", "Pics", "--labels",
+                       "cat,dog", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "with 2 items" in result.stdout
+    media = tmp_path / "data" / "media"
+    assert len(list(media.iterdir())) == 2
+    tasks = [{"id": 1, "data": {"text": "meow"}, "annotations": [{"result": [
+        {"type": "choices", "value": {"choices": ["cat"]}}]}]}, {"data": {"text": "woof"}}]
+    project = tmp_path / "project.json"
+    project.write_text(json.dumps(tasks))
+    result = agreemint("campaign", "import", str(project), "--name", "LS", "--labels",
+                       "cat,dog", "--label-studio-gold", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "data" / "agreemint.sqlite3") as conn:
+        rows = conn.execute("SELECT campaign_id, external_id, kind, gold_label, photo FROM items "
+                            "ORDER BY id").fetchall()
+    assert [r[:4] for r in rows] == [(1, "a.png", "photo", "dog"), (1, "b.png", "photo", None),
+                                     (2, "ls-1", "text", "cat"), (2, "task-2", "text", None)]
+    assert Path(rows[0][4]).read_bytes() == png + b"a"
+
+
+def test_export_writes_the_round_results(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    items = tmp_path / "items.csv"
+    items.write_text("id,text\n" + "".join(f"t{n},item {n}\n" for n in range(3)))
+    want: dict[str, tuple[str | None, float | None, int]] = {}
+
+    async def label() -> None:  # in-process: only the export itself is under test here
+        await import_campaign(settings, items, "Pets", "cat,dog", "", 2, 0.0)
+        async with open_services(settings) as services:
+            services.tasks._settings.gold_rate = 0.0
+            for w in await make_workers(services, 2):
+                await answer(services, w.telegram_id, w.id, {"item 1": 1})
+            assert len(await services.rounds.run_all()) == 1
+            async with services.sessionmaker() as s:
+                want.update({i.external_id: (i.consensus_label, i.confidence, i.answers_count)
+                             for i in await s.scalars(select(Item))})
+
+    run_sync(label())
+    out = tmp_path / "out" / "labels.csv"
+    result = agreemint("campaign", "export", "1", "--format", "csv", "--out", str(out),
+                       cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"3 rows written to {out}" in result.stdout
+    with out.open(newline="") as f:
+        got = {r["id"]: (r["label"], float(r["confidence"]), int(r["answers"]))
+               for r in csv.DictReader(f)}
+    assert got == want and want["t1"][0] == "dog"
+    result = agreemint("campaign", "export", "7", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 1 and "There is no campaign 7." in result.stderr
+    # refused before any database is opened, so it runs in-process
+    bad = CliRunner().invoke(campaign_app, ["export", "1", "--format", "xml", "--out", str(out)])
+    assert bad.exit_code == 2 and "Unknown format 'xml'" in bad.output
