@@ -43,7 +43,10 @@ MAX_EXTENSION = timedelta(days=365)
 
 
 class ControlRefused(AgreemintError):
-    """A transition that is not allowed now; the message says why and what to do instead."""
+    """A transition that is not allowed now; the message says why and what to do instead.
+
+    Messages name campaigns by id, never by name: the bot sends user messages as HTML.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +111,10 @@ class CampaignControl:
         chain: ChainContext | None,
         curve: QualityCurve | None = None,
         clock: Callable[[], datetime] = utcnow,
+        symbol: str = "LBL",
     ) -> None:
         self._sm = sessionmaker
+        self.symbol = symbol  # the token's, for amounts on the card
         self._chain = chain
         self._curve = curve or QualityCurve()
         self._now = clock
@@ -215,7 +220,7 @@ class CampaignControl:
             c = await self._get(session, viewer, campaign_id, for_update=True)
             if c.status != CampaignStatus.ACTIVE:
                 raise ControlRefused(f"Only a running campaign can be paused; "
-                                     f"“{c.name}” is {c.status}.")
+                                     f"campaign #{c.id} is {c.status}.")
             self._set(session, viewer, c, CampaignStatus.PAUSED, "campaign.paused")
             await session.commit()
 
@@ -224,7 +229,7 @@ class CampaignControl:
             c = await self._get(session, viewer, campaign_id, for_update=True)
             if c.status != CampaignStatus.PAUSED:
                 raise ControlRefused(f"Only a paused campaign can be resumed; "
-                                     f"“{c.name}” is {c.status}.")
+                                     f"campaign #{c.id} is {c.status}.")
             if c.deadline is not None and c.deadline <= self._now():
                 raise ControlRefused("The deadline has passed: extend it before resuming.")
             self._set(session, viewer, c, CampaignStatus.ACTIVE, "campaign.resumed")
@@ -251,6 +256,16 @@ class CampaignControl:
             await session.commit()
             return new_deadline
 
+    async def extend_by(self, viewer: Viewer, campaign_id: int, days: int) -> datetime:
+        """Push the deadline `days` later (from now if it has passed or is not set)."""
+        if not 1 <= days <= MAX_EXTENSION.days:
+            raise ControlRefused(f"Extend by 1 to {MAX_EXTENSION.days} days.")
+        now = self._now()
+        async with self._sm() as session:
+            c = await self._get(session, viewer, campaign_id)
+            base = max(c.deadline or now, now)
+        return await self.extend(viewer, campaign_id, base + timedelta(days=days))
+
     async def close(self, viewer: Viewer, campaign_id: int) -> CloseResult:
         """Stop the campaign for good and refund the vault's remainder to its funder.
 
@@ -273,7 +288,7 @@ class CampaignControl:
 
     async def _check_closable(self, session: AsyncSession, c: Campaign) -> None:
         if c.status == CampaignStatus.CLOSED:
-            raise ControlRefused(f"“{c.name}” is already closed.")
+            raise ControlRefused(f"Campaign #{c.id} is already closed.")
         owed = await session.scalar(select(func.count()).where(
             LedgerEntry.campaign_id == c.id, LedgerEntry.status.in_(("pending", "verified"))))
         if owed:
