@@ -100,6 +100,10 @@ class FundingService:
         """True when funding mints (local chain); False when the manager deposits."""
         return self._allow_mint
 
+    @property
+    def symbol(self) -> str:
+        return self._chain.sender.settings.token_symbol if self._chain is not None else "LBL"
+
     def budget(self, items: int, max_overlap: int, rate_micro: int) -> int:
         return campaign_budget(items, max_overlap, rate_micro, self._curve.max_multiplier)
 
