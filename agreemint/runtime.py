@@ -14,6 +14,7 @@ from agreemint.config import Settings
 from agreemint.multiplier import QualityCurve
 from agreemint.services.balance import BalanceService
 from agreemint.services.campaigns import CampaignService
+from agreemint.services.exports import ExportService
 from agreemint.services.notifications import NotificationService
 from agreemint.services.rewards import RewardService
 from agreemint.services.roles import RoleService
@@ -40,6 +41,7 @@ class Services:
     rewards: RewardService
     balance: BalanceService
     roles: RoleService
+    exports: ExportService
     notifications: NotificationService
     # None when the app runs without a chain (tests of the task loop); payouts need one.
     settlement: SettlementService | None
@@ -56,6 +58,7 @@ class Services:
             "rewards": self.rewards,
             "balance": self.balance,
             "roles": self.roles,
+            "exports": self.exports,
             "settlement": self.settlement,
             "chain": self.chain,
         }
@@ -84,6 +87,7 @@ def build_services(
         rewards=RewardService(sessionmaker, settings.rewards, curve),
         balance=BalanceService(sessionmaker, chain, settings.chain.token_symbol),
         roles=RoleService(sessionmaker, settings.bot.admin_ids, settings.bot.manager_ids),
+        exports=ExportService(sessionmaker),
         notifications=NotificationService(sessionmaker),
         settlement=(SettlementService(sessionmaker, chain, settings.rewards)
                     if chain is not None else None),

@@ -11,7 +11,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import FSInputFile, Message
 
 from agreemint.errors import InvalidInput
-from agreemint.services.campaigns import CampaignService
 from agreemint.services.exports import FORMATS, SUFFIXES, ExportService
 from bot.filters import IsManager
 
@@ -40,16 +39,11 @@ def parse_args(args: str | None) -> tuple[int, str, bool]:
     return int(words[0]), fmt, raw
 
 
-async def export(
-    message: Message, command: CommandObject, campaigns: CampaignService,
-    exports: ExportService | None = None,
-) -> None:
+async def export(message: Message, command: CommandObject, exports: ExportService) -> None:
     campaign_id, fmt, raw = parse_args(command.args)
-    # Until the dispatcher is given an ExportService, build one over the campaigns' database.
-    exporter = exports or ExportService(campaigns._sm)
     with tempfile.TemporaryDirectory(prefix="agreemint-export-") as folder:
         path = Path(folder) / f"campaign-{campaign_id}-{fmt}{SUFFIXES[fmt]}"
-        rows = await exporter.write(campaign_id, fmt, path, raw=raw)
+        rows = await exports.write(campaign_id, fmt, path, raw=raw)
         if path.stat().st_size > MAX_DOCUMENT_BYTES:
             await message.answer(
                 f"The export is larger than Telegram's 50 MB for bots. Run: agreemint campaign "
