@@ -8,7 +8,6 @@ closing again (the vault already closed: only the row changes).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.chain.context import ChainContext
-from agreemint.chain.errors import ChainError
 from agreemint.domain import CampaignStatus
 from agreemint.errors import AgreemintError, NotFound
 from agreemint.multiplier import QUALITY_SCALE, QualityCurve
@@ -35,8 +33,6 @@ from agreemint.store.models import (
 )
 from agreemint.store.types import utcnow
 from consensus import AnswerMatrix, krippendorff_alpha
-
-log = logging.getLogger(__name__)
 
 RATE_WINDOW = 200  # answers the ETA's rate is measured over: recent pace, not the lifetime mean
 MAX_EXTENSION = timedelta(days=365)
@@ -311,11 +307,7 @@ class CampaignControl:
             raise ControlRefused(
                 f"The escrow is locked on-chain until {ends}; the remainder can be refunded "
                 "only after that. Pause the campaign meanwhile.")
-        try:
-            return await vault.close(chain_id)
-        except ChainError:
-            log.exception("vault close failed for chain campaign %s", chain_id)
-            raise
+        return await vault.close(chain_id)  # a revert surfaces as a typed ChainError
 
     # -------------------------------------------------------------- helpers
 
