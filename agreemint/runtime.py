@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,8 +14,10 @@ from agreemint.chain.context import ChainContext
 from agreemint.config import Settings
 from agreemint.multiplier import QualityCurve
 from agreemint.services.balance import BalanceService
+from agreemint.services.campaign_control import CampaignControl
 from agreemint.services.campaigns import CampaignService
 from agreemint.services.exports import ExportService
+from agreemint.services.funding import FundingService
 from agreemint.services.notifications import NotificationService
 from agreemint.services.rewards import RewardService
 from agreemint.services.roles import RoleService
@@ -42,14 +45,20 @@ class Services:
     balance: BalanceService
     roles: RoleService
     exports: ExportService
+    # None without a chain: campaigns made in chat then stay drafts.
+    funding: FundingService | None
+    upload_dir: Path
+    campaign_control: CampaignControl
     notifications: NotificationService
     # None when the app runs without a chain (tests of the task loop); payouts need one.
     settlement: SettlementService | None
     chain: ChainContext | None
 
     def as_deps(self) -> dict[str, Any]:
-        """Keyword arguments for `Dispatcher(**deps)`: handlers ask for them by name."""
-        return {
+        """Keyword arguments for `Dispatcher(**deps)`: handlers ask for them by name.
+
+        Absent parts (no chain) are left out, so a handler's own default applies."""
+        deps = {
             "workers": self.workers,
             "tasks": self.tasks,
             "campaigns": self.campaigns,
@@ -59,9 +68,13 @@ class Services:
             "balance": self.balance,
             "roles": self.roles,
             "exports": self.exports,
+            "funding": self.funding,
+            "upload_dir": self.upload_dir,
+            "campaign_control": self.campaign_control,
             "settlement": self.settlement,
             "chain": self.chain,
         }
+        return {name: dep for name, dep in deps.items() if dep is not None}
 
 
 LOCAL_CHAIN_ID = 31337  # anvil's; wallet messages name it when no chain is attached
@@ -77,6 +90,11 @@ def build_services(
     """The services; `curve` should be read from the vault when a chain is attached."""
     curve = curve or QualityCurve(settings.chain.min_quality_bps, settings.chain.max_multiplier_bps)
     chain_id = chain.deployment.chain_id if chain is not None else LOCAL_CHAIN_ID
+    settlement = (SettlementService(sessionmaker, chain, settings.rewards)
+                  if chain is not None else None)
+    funding = (FundingService(sessionmaker, settlement, chain, curve=curve,
+                              allow_mint=chain.node is not None)  # the embedded node mints
+               if chain is not None else None)
     return Services(
         sessionmaker=sessionmaker,
         workers=WorkerService(sessionmaker),
@@ -88,9 +106,12 @@ def build_services(
         balance=BalanceService(sessionmaker, chain, settings.chain.token_symbol),
         roles=RoleService(sessionmaker, settings.bot.admin_ids, settings.bot.manager_ids),
         exports=ExportService(sessionmaker),
+        funding=funding,
+        upload_dir=settings.data_dir,
+        campaign_control=CampaignControl(sessionmaker, chain, curve, clock,
+                                         settings.chain.token_symbol),
         notifications=NotificationService(sessionmaker),
-        settlement=(SettlementService(sessionmaker, chain, settings.rewards)
-                    if chain is not None else None),
+        settlement=settlement,
         chain=chain,
     )
 
