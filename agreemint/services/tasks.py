@@ -113,6 +113,8 @@ class TaskService:
             .join(Campaign, Campaign.id == Item.campaign_id)
             .where(
                 Campaign.status == CampaignStatus.ACTIVE,
+                # Past its deadline a campaign hands out nothing new (managers can extend it).
+                or_(Campaign.deadline.is_(None), Campaign.deadline > self._now()),
                 Item.resolved.is_(False),
                 Item.is_gold.is_(gold),
                 ~seen,

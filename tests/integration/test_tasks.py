@@ -155,3 +155,19 @@ async def test_racing_workers_never_exceed_overlap(services: Services, racers: i
         assert item is not None
         assert item.slots_taken == 2
         assert await s.scalar(select(func.count()).select_from(Answer)) == 2
+
+
+async def test_no_new_tasks_after_the_deadline(services: Services, clock: Clock) -> None:
+    from datetime import timedelta
+
+    from agreemint.store.models import Campaign
+
+    campaign_id = await make_campaign(services, items=3, overlap=1)
+    async with services.sessionmaker() as s:
+        campaign = await s.get_one(Campaign, campaign_id)
+        campaign.deadline = clock.now + timedelta(hours=1)
+        await s.commit()
+    first, second = await make_workers(services, 2)
+    assert await services.tasks.next_task(first.id) is not None
+    clock.advance(2 * 3600)
+    assert await services.tasks.next_task(second.id) is None
