@@ -11,6 +11,8 @@ from agreemint.config import Settings
 from agreemint.runtime import Services
 
 log = logging.getLogger(__name__)
+# Jobs that need the Telegram bot get it as a closure from the caller (agreemint/serve.py):
+# this module stays free of the bot package.
 Deliver = Callable[[], Awaitable[int]]
 
 
@@ -38,6 +40,12 @@ async def notify(deliver: Deliver) -> None:
         log.info("sent %s notifications", sent)
 
 
+async def broadcast(send: Deliver) -> None:
+    sent = await send()
+    if sent:
+        log.info("broadcasts: %s messages delivered", sent)
+
+
 async def expire_assignments(services: Services) -> None:
     released = await services.tasks.expire_stale()
     if released:
@@ -49,7 +57,10 @@ async def forget_updates(services: Services) -> None:
 
 
 def build_scheduler(
-    services: Services, settings: Settings, deliver: Deliver | None = None
+    services: Services,
+    settings: Settings,
+    deliver: Deliver | None = None,
+    broadcasts: Deliver | None = None,
 ) -> AsyncIOScheduler:
     """Jobs run one at a time each (max_instances=1) and a missed run is not repeated."""
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -62,6 +73,9 @@ def build_scheduler(
     if deliver is not None:
         scheduler.add_job(notify, "interval", id="notify", args=[deliver],
                           seconds=settings.rewards.notify_interval_seconds, **once)
+    if broadcasts is not None:
+        scheduler.add_job(broadcast, "interval", id="broadcast", args=[broadcasts], seconds=5,
+                          **once)
     scheduler.add_job(expire_assignments, "interval", id="expire_assignments", args=[services],
                       seconds=max(5, settings.tasks.assignment_ttl_seconds // 4), **once)
     scheduler.add_job(forget_updates, "interval", id="forget_updates", args=[services], hours=1,

@@ -14,6 +14,7 @@ from agreemint.chain.context import ChainContext
 from agreemint.config import Settings
 from agreemint.multiplier import QualityCurve
 from agreemint.services.balance import BalanceService
+from agreemint.services.broadcast import BroadcastService
 from agreemint.services.campaign_control import CampaignControl
 from agreemint.services.campaigns import CampaignService
 from agreemint.services.exports import ExportService
@@ -49,6 +50,7 @@ class Services:
     funding: FundingService | None
     upload_dir: Path
     campaign_control: CampaignControl
+    broadcast: BroadcastService
     notifications: NotificationService
     # None when the app runs without a chain (tests of the task loop); payouts need one.
     settlement: SettlementService | None
@@ -71,6 +73,7 @@ class Services:
             "funding": self.funding,
             "upload_dir": self.upload_dir,
             "campaign_control": self.campaign_control,
+            "broadcast": self.broadcast,
             "settlement": self.settlement,
             "chain": self.chain,
         }
@@ -110,6 +113,7 @@ def build_services(
         upload_dir=settings.data_dir,
         campaign_control=CampaignControl(sessionmaker, chain, curve, clock,
                                          settings.chain.token_symbol),
+        broadcast=BroadcastService(sessionmaker, settings.broadcast, clock),
         notifications=NotificationService(sessionmaker),
         settlement=settlement,
         chain=chain,

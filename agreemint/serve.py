@@ -10,6 +10,7 @@ from agreemint.config import Settings
 from agreemint.jobs import build_scheduler
 from agreemint.runtime import open_services
 from bot.app import build_bot, build_dispatcher, run_polling, start_webhook
+from bot.broadcaster import run_broadcasts
 from bot.notifier import deliver
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ async def serve(settings: Settings) -> None:
         bot = build_bot(settings.bot)
         dp = build_dispatcher(services)
         scheduler = build_scheduler(
-            services, settings, lambda: deliver(bot, services.notifications)
+            services, settings,
+            deliver=lambda: deliver(bot, services.notifications),
+            broadcasts=lambda: run_broadcasts(bot, services.broadcast),
         )
         scheduler.start()
         try:

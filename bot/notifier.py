@@ -11,11 +11,14 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from agreemint.services.notifications import NotificationService
 
 log = logging.getLogger(__name__)
-PAUSE = 1 / 25  # stay under Telegram's ~30 messages per second for bulk sends
+# Broadcasts take 25 of Telegram's ~30 messages per second; payout notices share the rest.
+PAUSE = 1 / 4
 
 
-async def deliver(bot: Bot, notifications: NotificationService, limit: int = 50) -> int:
-    """Send up to `limit` unsent notifications; returns how many went out."""
+async def deliver(
+    bot: Bot, notifications: NotificationService, limit: int = 50, pause: float = PAUSE
+) -> int:
+    """Send up to `limit` unsent notifications, `pause` seconds apart; returns how many went."""
     sent = 0
     for note in await notifications.unsent(limit):
         try:
@@ -29,5 +32,5 @@ async def deliver(bot: Bot, notifications: NotificationService, limit: int = 50)
             continue
         await notifications.mark_sent(note.id)
         sent += 1
-        await asyncio.sleep(PAUSE)
+        await asyncio.sleep(pause)
     return sent

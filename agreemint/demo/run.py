@@ -97,7 +97,10 @@ async def _crowd_works(
 ) -> None:
     bot = build_bot(settings.bot)
     dp = build_dispatcher(services)
-    scheduler = build_scheduler(services, settings, lambda: deliver(bot, services.notifications))
+    # No broadcasts run in the demo, so notices may use the whole of the sandbox's rate.
+    scheduler = build_scheduler(
+        services, settings, deliver=lambda: deliver(bot, services.notifications, pause=0.02)
+    )
     scheduler.start()
     polling = asyncio.create_task(run_polling(bot, dp, polling_timeout=1))
     regular = sum(item.gold_label is None for item in sample.items)
@@ -132,5 +135,5 @@ async def _finish(services: Services, bot: Bot) -> None:
         result = await services.settlement.settle_once()
         if result.planned == 0 and result.deferred == 0:
             break
-    while await deliver(bot, services.notifications):
+    while await deliver(bot, services.notifications, pause=0.02):
         pass
