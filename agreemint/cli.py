@@ -28,6 +28,8 @@ def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
     # Never let HTTP client logs print request URLs: aiogram's URLs contain the bot token.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Every job run is logged at INFO by APScheduler; our jobs log what they did themselves.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @app.command()
