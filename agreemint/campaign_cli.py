@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -14,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from agreemint.campaign_import import export_campaign, import_campaign
 from agreemint.config import get_settings
+from agreemint.services.campaigns import CampaignSpec
 from agreemint.services.exports import FORMATS
 
 campaign_app = typer.Typer(help="Campaigns: import items, export labels.", no_args_is_help=True)
@@ -54,17 +56,33 @@ def campaign_import(
     name: str = typer.Option(..., help="Campaign name shown to workers."),
     labels: str = typer.Option(..., help="Comma-separated answer options."),
     instructions: str = typer.Option("", help="One or two sentences shown with every task."),
-    overlap: int = typer.Option(3, min=1, max=100, help="Answers per item."),
+    overlap: int = typer.Option(3, min=1, max=100, help="Answers every item gets at least."),
+    max_overlap: int | None = typer.Option(
+        None, min=1, max=100,
+        help="Dynamic overlap: items below the target confidence get more answers, up to this."),
+    target_confidence: float = typer.Option(0.9, min=0.5, max=0.99,
+                                            help="Consensus confidence an item needs."),
+    gold_rate: float | None = typer.Option(
+        None, min=0.0, max=0.5, help="Share of tasks that are gold questions (default: "
+                                      "TASKS__GOLD_RATE)."),
+    deadline_days: int | None = typer.Option(None, min=1, max=365,
+                                             help="No new tasks after this many days."),
     rate: float = typer.Option(0.0, min=0.0, help="Tokens per verified label."),
     label_studio_gold: bool = typer.Option(
         False, "--label-studio-gold",
         help="Label Studio .json: a task's single-choice annotation becomes its gold label."),
 ) -> None:
     """Create an active campaign from an item file; nothing is stored if any line is wrong."""
+    spec = CampaignSpec(
+        name=name, instructions=instructions,
+        options=tuple(label.strip() for label in labels.split(",") if label.strip()),
+        overlap=overlap, max_overlap=max_overlap, target_confidence=target_confidence,
+        gold_rate=gold_rate, reward_rate_micro=round(rate * 1_000_000),
+        deadline=(datetime.now(UTC) + timedelta(days=deadline_days)) if deadline_days else None,
+    )
     with _bar("checking items") as bar:
         campaign_id, count = asyncio.run(import_campaign(
-            get_settings(), file, name, labels, instructions, overlap, rate,
-            annotations_as_gold=label_studio_gold, progress=bar))
+            get_settings(), file, spec, annotations_as_gold=label_studio_gold, progress=bar))
     typer.echo(f"campaign {campaign_id} created with {count} items")
 
 

@@ -21,16 +21,13 @@ def media_dir(settings: Settings) -> Path:
 
 
 async def import_campaign(
-    settings: Settings, file: Path, name: str, labels: str, instructions: str, overlap: int,
-    rate: float, *, annotations_as_gold: bool = False, progress: Progress | None = None,
+    settings: Settings, file: Path, spec: CampaignSpec, *, annotations_as_gold: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[int, int]:
     """Returns (campaign id, item count); exits with the problems listed on bad input."""
-    options = tuple(label.strip() for label in labels.split(",") if label.strip())
-    spec = CampaignSpec(name=name, instructions=instructions, options=options, overlap=overlap,
-                        reward_rate_micro=round(rate * 1_000_000))
     try:
         spec.check()
-        items = parse_items(file, options, media_dir=media_dir(settings),
+        items = parse_items(file, spec.options, media_dir=media_dir(settings),
                             annotations_as_gold=annotations_as_gold, progress=progress)
         async with open_services(settings) as services:
             return await services.campaigns.create(spec, items), len(items)

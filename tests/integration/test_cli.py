@@ -18,6 +18,7 @@ from agreemint.campaign_cli import campaign_app
 from agreemint.campaign_import import import_campaign
 from agreemint.config import Settings
 from agreemint.runtime import open_services
+from agreemint.services.campaigns import CampaignSpec
 from agreemint.store.models import Item
 from tests.conftest import run_sync
 from tests.factories import make_workers
@@ -109,7 +110,8 @@ def test_export_writes_the_round_results(tmp_path: Path) -> None:
     want: dict[str, tuple[str | None, float | None, int]] = {}
 
     async def label() -> None:  # in-process: only the export itself is under test here
-        await import_campaign(settings, items, "Pets", "cat,dog", "", 2, 0.0)
+        spec = CampaignSpec(name="Pets", instructions="", options=("cat", "dog"), overlap=2)
+        await import_campaign(settings, items, spec)
         async with open_services(settings) as services:
             services.tasks._settings.gold_rate = 0.0
             for w in await make_workers(services, 2):
@@ -134,3 +136,16 @@ def test_export_writes_the_round_results(tmp_path: Path) -> None:
     # refused before any database is opened, so it runs in-process
     bad = CliRunner().invoke(campaign_app, ["export", "1", "--format", "xml", "--out", str(out)])
     assert bad.exit_code == 2 and "Unknown format 'xml'" in bad.output
+
+
+def test_import_with_dynamic_overlap_gold_share_and_deadline(tmp_path: Path) -> None:
+    items = tmp_path / "items.csv"
+    items.write_text("id,text,gold\n1,a cat,cat\n2,a dog,\n")
+    result = agreemint("campaign", "import", str(items), "--name", "Pets", "--labels", "cat,dog",
+                       "--overlap", "3", "--max-overlap", "5", "--target-confidence", "0.8",
+                       "--gold-rate", "0.2", "--deadline-days", "7", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "data" / "agreemint.sqlite3") as conn:
+        row = conn.execute("SELECT overlap, max_overlap, target_confidence, gold_rate, "
+                           "deadline IS NOT NULL FROM campaigns").fetchone()
+    assert row == (3, 5, 0.8, 0.2, 1)
