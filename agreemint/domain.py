@@ -12,6 +12,40 @@ class TaskType(enum.StrEnum):
 
     SINGLE_CHOICE = "single_choice"
     YES_NO = "yes_no"
+    MULTIPLE_CHOICE = "multiple_choice"
+    FREE_TEXT = "free_text"
+
+
+# Multiple choice: one answer per task whose label is the selected options in the campaign's
+# order joined by SEPARATOR (labels may not contain it), e.g. "cat + dog".
+SEPARATOR = " + "
+MAX_SELECTION_OPTIONS = 10  # a bitmask of option indexes travels in callback data
+# Free text: an answer is stored normalized (see normalize_text); Answer.label is String(200).
+MAX_LABEL_CHARS = 200
+
+
+def normalize_text(text: str) -> str:
+    """A free-text answer as compared and stored: case-folded, whitespace collapsed."""
+    return " ".join(text.split()).casefold()
+
+
+def join_selection(options: tuple[str, ...] | list[str], mask: int) -> str:
+    """The canonical label of a multiple-choice selection (bit i set = options[i] chosen)."""
+    return SEPARATOR.join(o for i, o in enumerate(options) if mask >> i & 1)
+
+
+def canonical_label(task_type: str, options: tuple[str, ...], label: str) -> str | None:
+    """`label` (e.g. a gold label from a file) in the form answers are stored in; None when it
+    is not a possible answer of this task type."""
+    if task_type == TaskType.FREE_TEXT:
+        text = normalize_text(label)
+        return text if 0 < len(text) <= MAX_LABEL_CHARS else None
+    if task_type == TaskType.MULTIPLE_CHOICE:
+        parts = [p.strip() for p in label.split(SEPARATOR.strip())]
+        if not parts or any(p not in options for p in parts) or len(set(parts)) != len(parts):
+            return None
+        return join_selection(options, sum(1 << options.index(p) for p in parts))
+    return label if label in options else None
 
 
 class CampaignStatus(enum.StrEnum):
@@ -73,6 +107,7 @@ class TaskView:
     options: tuple[str, ...]
     expires_at: datetime
     message_id: int | None = None
+    task_type: TaskType = TaskType.SINGLE_CHOICE
 
 
 @dataclass(frozen=True, slots=True)

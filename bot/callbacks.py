@@ -20,3 +20,19 @@ class SkipCb(CallbackData, prefix="skip"):
 
 class NextCb(CallbackData, prefix="next"):
     """A tap on Next task."""
+
+
+class ToggleCb(CallbackData, prefix="tgl"):
+    """A multiple-choice option tapped: `selected` is the selection before the tap (bit i =
+    option i), so the selection lives in the buttons, not on the server."""
+
+    assignment: int
+    option: int
+    selected: int
+
+
+class DoneCb(CallbackData, prefix="done"):
+    """Done under a multiple-choice task: record `selected` (bit i = option i)."""
+
+    assignment: int
+    selected: int

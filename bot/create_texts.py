@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from html import escape
 
+from agreemint.domain import MAX_LABEL_CHARS, SEPARATOR
 from agreemint.money import format_tokens
 from agreemint.services.funding import FundingState, FundingView
 
@@ -80,7 +81,8 @@ NO_GOLD_ITEMS = (
     "/cancel and start again with a gold share of 0."
 )
 
-TYPE_NAMES = {"single_choice": "single choice", "yes_no": "yes / no"}
+TYPE_NAMES = {"single_choice": "single choice", "yes_no": "yes / no",
+              "multiple_choice": "multiple choice", "free_text": "free text"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ def summary(d: Draft, symbol: str) -> str:
         f"Name: {escape(d.name)}\n"
         f"Instructions: {escape(d.instructions)}\n"
         f"Task: {TYPE_NAMES.get(d.task_type, d.task_type)}\n"
-        f"Labels: {escape(', '.join(d.labels))}\n"
+        f"Labels: {escape(', '.join(d.labels)) or 'none (workers reply with text)'}\n"
         f"Answers per item: {overlap}\n"
         f"Target confidence: {d.target:.0%}\n"
         f"Gold share: {d.gold:.0%}\n"
@@ -187,6 +189,18 @@ def labels(text: str) -> list[str]:
     if problem:
         raise ValueError(BAD_LABELS.format(problem=problem))
     return labels
+
+
+def multiple_labels(text: str) -> list[str]:
+    """Labels for multiple choice: also no "+" (it joins a selection) and a whole selection
+    must fit an answer."""
+    found = labels(text)
+    if any(SEPARATOR.strip() in x for x in found):
+        raise ValueError(BAD_LABELS.format(problem=f'they cannot contain "{SEPARATOR.strip()}"'))
+    if len(SEPARATOR.join(found)) > MAX_LABEL_CHARS:
+        raise ValueError(BAD_LABELS.format(
+            problem=f"together they must fit in {MAX_LABEL_CHARS} characters"))
+    return found
 
 
 def overlap(text: str) -> list[int]:

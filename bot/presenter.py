@@ -51,12 +51,23 @@ async def close_task(message: Message | None, task: TaskView, text: str) -> None
     """Replace the task's buttons with what happened to it."""
     if message is None:
         return
+    await close_task_by_id(message.bot, message.chat.id, message.message_id, task, text)
+
+
+async def close_task_by_id(
+    bot: Bot | None, chat_id: int, message_id: int | None, task: TaskView, text: str
+) -> None:
+    """`close_task` for a task answered by a reply (a free-text answer), not by its buttons."""
+    if bot is None or message_id is None:
+        return
     try:
         if task.kind is ItemKind.PHOTO:
-            await message.edit_caption(caption=texts.fit(text, texts.CAPTION_LIMIT),
-                                       reply_markup=None)
+            await bot.edit_message_caption(chat_id=chat_id, message_id=message_id,
+                                           caption=texts.fit(text, texts.CAPTION_LIMIT),
+                                           reply_markup=None)
         else:
-            await message.edit_text(text, reply_markup=None)
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                        reply_markup=None)
     except TelegramBadRequest as exc:
         # Too old to edit or already edited by a duplicate tap: the answer itself is stored.
         log.info("could not edit task message: %s", exc.message)

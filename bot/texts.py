@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from agreemint.domain import TaskView
+from agreemint.domain import MAX_LABEL_CHARS, TaskType, TaskView
 
 WELCOME = (
     "👋 <b>Welcome to agreemint, {name}!</b>\n\n"
@@ -26,11 +26,16 @@ HELP = (
     "/history — your latest answers and why any were withheld\n"
     "/wallet — link the Ethereum wallet your rewards go to\n"
     "/help — this list\n\n"
-    "Answer with the buttons under each task. Tap <b>Skip</b> if you are not sure: "
+    "Answer with the buttons under each task (or, when a task asks for it, reply with a "
+    "short text). Tap <b>Skip</b> if you are not sure: "
     "a skipped task goes to someone else and is never held against you."
 )
 NEXT_TASK = "▶️ Next task"
 SKIP = "Skip"
+DONE = "✅ Done"
+SELECTED_MARK = "✓ "
+PICK_SEVERAL = "Tap every option that applies, then <b>Done</b>."
+REPLY_WITH_TEXT = "✍️ Reply with your answer (up to {limit} characters), or tap <b>Skip</b>."
 NOTHING_LEFT = (
     "🎉 There are no tasks for you right now — you have done everything available. "
     "We will message you when a new campaign starts."
@@ -68,20 +73,24 @@ def unknown_command(command: str) -> str:
     return UNKNOWN_COMMAND.format(command=escape(command[:64]))
 
 
-def task_body(task: TaskView) -> str:
-    """The task's text or photo caption."""
+def task_body(task: TaskView, *, hint: bool = True) -> str:
+    """The task's text or photo caption (`hint`: how to answer, for types that need it)."""
     parts = [f"<b>{escape(task.campaign_name)}</b>"]
     if task.text:
         parts.append(escape(task.text))
     if task.instructions:
         parts.append(f"<i>{escape(task.instructions)}</i>")
+    if hint and task.task_type is TaskType.MULTIPLE_CHOICE:
+        parts.append(PICK_SEVERAL)
+    elif hint and task.task_type is TaskType.FREE_TEXT:
+        parts.append(REPLY_WITH_TEXT.format(limit=MAX_LABEL_CHARS))
     return "\n\n".join(parts)
 
 
 def answered(task: TaskView, option: str) -> str:
     """The task message after it was answered: the buttons give way to the choice."""
-    return f"{task_body(task)}\n\n✅ Your answer: <b>{escape(option)}</b>"
+    return f"{task_body(task, hint=False)}\n\n✅ Your answer: <b>{escape(option)}</b>"
 
 
 def skipped(task: TaskView) -> str:
-    return f"{task_body(task)}\n\n⏭ Skipped"
+    return f"{task_body(task, hint=False)}\n\n⏭ Skipped"

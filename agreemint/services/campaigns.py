@@ -7,7 +7,14 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from agreemint.domain import CampaignStatus, TaskType
+from agreemint.domain import (
+    MAX_LABEL_CHARS,
+    MAX_SELECTION_OPTIONS,
+    SEPARATOR,
+    CampaignStatus,
+    TaskType,
+    canonical_label,
+)
 from agreemint.errors import InvalidInput
 from agreemint.services.audit import audit
 from agreemint.services.itemfile import ItemSpec
@@ -43,12 +50,7 @@ class CampaignSpec:
         problems = []
         if not self.name.strip():
             problems.append("the name is empty")
-        if len(self.options) < 2:
-            problems.append("at least two labels are needed")
-        if len(set(self.options)) != len(self.options):
-            problems.append("labels repeat")
-        if any(not o.strip() or len(o) > 64 for o in self.options):
-            problems.append("each label needs 1-64 characters")
+        problems += self._label_problems()
         if not 1 <= self.overlap <= 100:
             problems.append("overlap must be between 1 and 100")
         if self.max_overlap is not None and not self.overlap <= self.max_overlap <= 100:
@@ -63,6 +65,52 @@ class CampaignSpec:
             problems.append("the reward rate cannot be negative")
         if problems:
             raise InvalidInput("The campaign is not valid: " + "; ".join(problems) + ".")
+
+    def _label_problems(self) -> list[str]:
+        """Free text takes no labels; multiple choice: 2-10 labels without "+" (the selection
+        separator) whose joined selection fits an answer (200 characters)."""
+        if self.task_type == TaskType.FREE_TEXT:
+            return ["free-text tasks take no labels"] if self.options else []
+        problems = []
+        if len(self.options) < 2:
+            problems.append("at least two labels are needed")
+        if len(set(self.options)) != len(self.options):
+            problems.append("labels repeat")
+        if any(not o.strip() or len(o) > 64 for o in self.options):
+            problems.append("each label needs 1-64 characters")
+        if self.task_type == TaskType.MULTIPLE_CHOICE:
+            if len(self.options) > MAX_SELECTION_OPTIONS:
+                problems.append(f"multiple choice takes at most {MAX_SELECTION_OPTIONS} labels")
+            if any(SEPARATOR.strip() in o for o in self.options):
+                problems.append(f'multiple-choice labels cannot contain "{SEPARATOR.strip()}"')
+            if len(SEPARATOR.join(self.options)) > MAX_LABEL_CHARS:
+                problems.append(f"all labels together (joined by \"{SEPARATOR}\") must fit in "
+                                f"{MAX_LABEL_CHARS} characters")
+        return problems
+
+
+class GoldLabels(tuple[str, ...]):
+    """The campaign's labels as an item importer checks gold against (`gold in options`):
+    multiple choice accepts any selection ("cat + dog", in any order), free text any short
+    text. `CampaignService.create` then stores gold in canonical form."""
+
+    task_type: str
+
+    def __new__(cls, task_type: str, options: tuple[str, ...]) -> GoldLabels:
+        self = super().__new__(cls, options)
+        self.task_type = task_type
+        return self
+
+    def __contains__(self, label: object) -> bool:
+        return isinstance(label, str) and (
+            canonical_label(self.task_type, tuple(self), label) is not None)
+
+
+def gold_options(task_type: str, options: tuple[str, ...]) -> tuple[str, ...]:
+    """What to pass as `options` to `parse_items` for a campaign of this type."""
+    if task_type in (TaskType.MULTIPLE_CHOICE, TaskType.FREE_TEXT):
+        return GoldLabels(task_type, options)
+    return options
 
 
 class CampaignService:
@@ -82,6 +130,11 @@ class CampaignService:
         spec.check()
         if not items:
             raise InvalidInput("A campaign needs at least one item.")
+        golds = {i.gold_label: canonical_label(spec.task_type, spec.options, i.gold_label)
+                 for i in items if i.gold_label is not None}
+        wrong = sorted(g for g, c in golds.items() if c is None)
+        if wrong:
+            raise InvalidInput(f"Gold labels that are not possible answers: {', '.join(wrong)}.")
         async with self._sm() as session:
             campaign = Campaign(
                 name=spec.name.strip(),
@@ -107,14 +160,14 @@ class CampaignService:
                     kind=i.kind,
                     text=i.text,
                     photo=i.photo,
-                    gold_label=i.gold_label,
+                    gold_label=golds[i.gold_label] if i.gold_label is not None else None,
                     is_gold=i.gold_label is not None,
                 )
                 for i in items
             )
             audit(session, "campaign.created", "campaign", campaign.id, actor=actor,
                   name=campaign.name, items=len(items), overlap=spec.overlap,
-                  labels=list(spec.options), max_overlap=spec.max_overlap,
+                  labels=list(spec.options), task_type=spec.task_type, max_overlap=spec.max_overlap,
                   rate_micro=spec.reward_rate_micro, budget_wei=str(budget_wei),
                   status=campaign.status, owner_id=spec.owner_id)
             await session.commit()

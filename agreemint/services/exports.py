@@ -17,6 +17,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agreemint.domain import SEPARATOR, TaskType
 from agreemint.errors import InvalidInput, NotFound
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import Answer, Campaign, Item, RoundResult
@@ -85,7 +86,7 @@ class ExportService:
                     return await _write_csv(rows, out, raw)
                 if fmt == "jsonl":
                     return await _write_jsonl(rows, out, raw)
-                return await _write_labelstudio(rows, out, campaign.name)
+                return await _write_labelstudio(rows, out, campaign.name, campaign.task_type)
 
 
 async def _count(session: AsyncSession, model: type[Item] | type[Answer], cid: int) -> int:
@@ -164,19 +165,21 @@ async def _write_jsonl(rows: AsyncIterator[ItemRow], out: IO[str], raw: bool) ->
     return count
 
 
-async def _write_labelstudio(rows: AsyncIterator[ItemRow], out: IO[str], name: str) -> int:
+async def _write_labelstudio(
+    rows: AsyncIterator[ItemRow], out: IO[str], name: str, task_type: str
+) -> int:
     # A JSON array written piece by piece, so a large campaign is never one big string.
     out.write("[")
     count = 0
     async for row in rows:
         out.write(",\n" if count else "\n")
-        out.write(json.dumps(_task(row, name), ensure_ascii=False))
+        out.write(json.dumps(_task(row, name, task_type), ensure_ascii=False))
         count += 1
     out.write("\n]\n")
     return count
 
 
-def _task(row: ItemRow, campaign: str) -> dict[str, Any]:
+def _task(row: ItemRow, campaign: str, task_type: str) -> dict[str, Any]:
     data: dict[str, Any] = {"id": row.id}
     if row.text is not None:
         data["text"] = row.text
@@ -189,10 +192,17 @@ def _task(row: ItemRow, campaign: str) -> dict[str, Any]:
         task["predictions"] = [{
             "model_version": f"agreemint: {campaign}",
             "score": row.confidence,
-            "result": [{"from_name": "label", "to_name": to_name, "type": "choices",
-                        "value": {"choices": [row.label]}}],
+            "result": [{"from_name": "label", "to_name": to_name, **_value(row.label, task_type)}],
         }]
     return task
+
+
+def _value(label: str, task_type: str) -> dict[str, Any]:
+    """Label Studio's result value: a selection is a list of choices, free text a textarea."""
+    if task_type == TaskType.FREE_TEXT:
+        return {"type": "textarea", "value": {"text": [label]}}
+    choices = label.split(SEPARATOR) if task_type == TaskType.MULTIPLE_CHOICE else [label]
+    return {"type": "choices", "value": {"choices": choices}}
 
 
 async def _write_answers(

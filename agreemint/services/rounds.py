@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import consensus
-from agreemint.domain import CampaignStatus, RoundSummary
+from agreemint.domain import CampaignStatus, RoundSummary, TaskType
 from agreemint.services.audit import audit
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import (
@@ -105,7 +105,7 @@ class RoundService:
                     )
                 ).all()
             )
-            options = tuple(campaign.label_options)
+            options = label_classes(campaign.task_type, campaign.label_options, triples, gold)
             inference = await asyncio.to_thread(
                 _infer, self._make_aggregator(), triples, options, gold
             )
@@ -172,6 +172,29 @@ class RoundService:
         audit(session, "round.completed", "campaign", round_.campaign_id, round=round_.id,
               items=len(due), aggregator=inference.aggregator,
               labels={str(i): inference.labels[i] for i in due})
+
+
+def label_classes(
+    task_type: str, options: list[str], rows: list[tuple[int, int, str]],
+    gold: dict[int, str | None],
+) -> tuple[str, ...]:
+    """The classes the aggregator chooses among.
+
+    Single choice and yes/no: the campaign's labels. Multiple choice: every distinct selection
+    is one class (the labels themselves, then the selections observed or used as gold). Free
+    text: the distinct normalized answers and gold labels (answers are stored normalized, so
+    this is exact match after case-folding and collapsing whitespace).
+
+    Why whole selections and not one yes/no consensus per option: the reward rule stays "your
+    answer equals the verified label" for every type, a selection is what the manager asked
+    for, and a worker's quality estimate stays one confusion model. The cost is that a
+    selection differing in one option counts as a different answer, so a campaign with many
+    options needs a larger overlap to reach its target confidence.
+    """
+    if task_type not in (TaskType.MULTIPLE_CHOICE, TaskType.FREE_TEXT):
+        return tuple(options)
+    seen = {r[2] for r in rows} | {g for g in gold.values() if g is not None}
+    return tuple(options) + tuple(sorted(seen - set(options)))
 
 
 def _infer(

@@ -17,12 +17,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.config import TaskSettings
-from agreemint.domain import AnswerReceipt, AssignmentStatus, CampaignStatus, ItemKind, TaskView
+from agreemint.domain import (
+    MAX_LABEL_CHARS,
+    AnswerReceipt,
+    AssignmentStatus,
+    CampaignStatus,
+    ItemKind,
+    TaskType,
+    TaskView,
+    join_selection,
+    normalize_text,
+)
 from agreemint.errors import (
     AlreadyAnswered,
     AssignmentExpired,
     CampaignNotActive,
     ForeignAssignment,
+    InvalidInput,
     InvalidOption,
     NotFound,
 )
@@ -170,36 +181,96 @@ class TaskService:
         """Store one answer; refuses foreign, expired, repeated or out-of-range taps."""
         async with self._sm() as session:
             assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+            if campaign.task_type not in (TaskType.SINGLE_CHOICE, TaskType.YES_NO):
+                raise InvalidOption()
             if not 0 <= option < len(campaign.label_options):
                 raise InvalidOption()
             label = campaign.label_options[option]
-            now = self._now()
-            session.add(
-                Answer(
-                    item_id=item.id,
-                    worker_id=assignment.worker_id,
-                    assignment_id=assignment.id,
-                    label=label,
-                    answered_at=now,
-                    seconds_taken=(now - assignment.issued_at).total_seconds(),
-                )
+            return await self._store(session, telegram_id, assignment, item, campaign, label)
+
+    async def check_selection(self, telegram_id: int, assignment_id: int, mask: int) -> TaskView:
+        """A multiple-choice toggle: the task, if `mask` is a selection this worker may still
+        make on it (the selection itself lives in the buttons' callback data)."""
+        async with self._sm() as session:
+            assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+            _check_mask(campaign, mask, allow_empty=True)
+            return _task_view(assignment, item, campaign)
+
+    async def record_selection(
+        self, telegram_id: int, assignment_id: int, mask: int
+    ) -> AnswerReceipt:
+        """Store a multiple-choice answer: the options in `mask` (bit i = option i) joined in
+        the campaign's order; at least one option."""
+        async with self._sm() as session:
+            assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+            _check_mask(campaign, mask, allow_empty=False)
+            label = join_selection(campaign.label_options, mask)
+            return await self._store(session, telegram_id, assignment, item, campaign, label)
+
+    async def open_free_text(self, worker_id: int) -> int | None:
+        """The worker's open assignment when it is a free-text task (a plain message answers
+        it), else None."""
+        async with self._sm() as session:
+            assignment = await self._open_assignment(session, worker_id)
+            if assignment is None:
+                return None
+            task_type = await session.scalar(
+                select(Campaign.task_type).join(Item, Item.campaign_id == Campaign.id)
+                .where(Item.id == assignment.item_id)
             )
-            assignment.status, assignment.closed_at = AssignmentStatus.ANSWERED, now
-            view = _task_view(assignment, item, campaign)
-            # SQL-side increments: concurrent answers on one item must not lose a count.
-            item.answers_count = Item.answers_count + 1
-            await session.execute(
-                update(Worker)
-                .where(Worker.id == assignment.worker_id)
-                .values(answers_count=Worker.answers_count + 1)
+            return assignment.id if task_type == TaskType.FREE_TEXT else None
+
+    async def record_text(self, telegram_id: int, assignment_id: int, text: str) -> AnswerReceipt:
+        """Store a free-text answer, normalized (`normalize_text`); the receipt shows it as
+        typed (trimmed)."""
+        typed = " ".join(text.split())
+        if not typed:
+            raise InvalidInput("The answer is empty. Reply with some text, or tap Skip.")
+        if len(typed) > MAX_LABEL_CHARS:
+            raise InvalidInput(
+                f"The answer is {len(typed)} characters; the limit is {MAX_LABEL_CHARS}. "
+                "Send a shorter one."
             )
-            audit(session, "answer.recorded", "item", item.id, actor=str(telegram_id),
-                  assignment=assignment.id, label=label)
-            try:
-                await session.commit()
-            except IntegrityError as exc:
-                raise AlreadyAnswered() from exc
-            return AnswerReceipt(label, view)
+        async with self._sm() as session:
+            assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+            if campaign.task_type != TaskType.FREE_TEXT:
+                raise InvalidOption()
+            receipt = await self._store(
+                session, telegram_id, assignment, item, campaign, normalize_text(typed)
+            )
+            return AnswerReceipt(typed, receipt.task)
+
+    async def _store(
+        self, session: AsyncSession, telegram_id: int, assignment: Assignment, item: Item,
+        campaign: Campaign, label: str,
+    ) -> AnswerReceipt:
+        now = self._now()
+        session.add(
+            Answer(
+                item_id=item.id,
+                worker_id=assignment.worker_id,
+                assignment_id=assignment.id,
+                label=label,
+                answered_at=now,
+                seconds_taken=(now - assignment.issued_at).total_seconds(),
+            )
+        )
+        assignment.status, assignment.closed_at = AssignmentStatus.ANSWERED, now
+        view = _task_view(assignment, item, campaign)
+        # SQL-side increments: concurrent answers on one item must not lose a count.
+        item.answers_count = Item.answers_count + 1
+        await session.execute(
+            update(Worker)
+            .where(Worker.id == assignment.worker_id)
+            .values(answers_count=Worker.answers_count + 1)
+        )
+        audit(session, "answer.recorded", "item", item.id, actor=str(telegram_id),
+              assignment=assignment.id, label=label)
+        try:
+            await session.commit()
+        except IntegrityError as exc:
+            raise AlreadyAnswered() from exc
+        return AnswerReceipt(label, view)
 
     async def skip(self, telegram_id: int, assignment_id: int) -> TaskView:
         """Give the task back: the slot goes to someone else and this worker won't see it again."""
@@ -279,4 +350,14 @@ def _task_view(assignment: Assignment, item: Item, campaign: Campaign) -> TaskVi
         options=tuple(campaign.label_options),
         expires_at=assignment.expires_at,
         message_id=assignment.message_id,
+        task_type=TaskType(campaign.task_type),
     )
+
+
+def _check_mask(campaign: Campaign, mask: int, *, allow_empty: bool) -> None:
+    if campaign.task_type != TaskType.MULTIPLE_CHOICE:
+        raise InvalidOption()
+    if not 0 <= mask < 1 << len(campaign.label_options):
+        raise InvalidOption()
+    if mask == 0 and not allow_empty:
+        raise InvalidInput("Select at least one option, then tap Done (or Skip).")

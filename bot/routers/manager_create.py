@@ -32,7 +32,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from agreemint.domain import TaskType, WorkerView
 from agreemint.errors import AgreemintError, InvalidInput
 from agreemint.multiplier import QualityCurve
-from agreemint.services.campaigns import CampaignService, CampaignSpec
+from agreemint.services.campaigns import CampaignService, CampaignSpec, gold_options
 from agreemint.services.funding import FundingService, FundingState, NoChain, campaign_budget
 from agreemint.services.itemfile import FORMATS, ItemSpec, parse_items
 from agreemint.services.roles import ADMIN
@@ -96,7 +96,9 @@ def _keyboard(*buttons: tuple[str, NewCb]) -> InlineKeyboardMarkup:
 CANCEL = ("Cancel", NewCb(action="cancel"))
 CANCEL_KB = _keyboard(CANCEL)
 TYPE_KB = _keyboard(("Single choice", NewCb(action="type", value=TaskType.SINGLE_CHOICE)),
-                    ("Yes / no", NewCb(action="type", value=TaskType.YES_NO)), CANCEL)
+                    ("Yes / no", NewCb(action="type", value=TaskType.YES_NO)),
+                    ("Multiple choice", NewCb(action="type", value=TaskType.MULTIPLE_CHOICE)),
+                    ("Free text", NewCb(action="type", value=TaskType.FREE_TEXT)), CANCEL)
 CONFIRM_KB = _keyboard(("Confirm", NewCb(action="confirm")), CANCEL)
 
 
@@ -116,6 +118,8 @@ async def new_campaign(message: Message, state: FSMContext) -> None:
 
 async def text_step(message: Message, state: FSMContext) -> None:
     key, parse, next_state, prompt = TEXT_STEPS[await state.get_state()]
+    if key == "labels" and (await state.get_data()).get("task_type") == TaskType.MULTIPLE_CHOICE:
+        parse = t.multiple_labels
     try:
         value = parse((message.text or "").strip())
     except ValueError as exc:
@@ -133,11 +137,16 @@ async def not_text(message: Message) -> None:
 
 async def type_chosen(callback: CallbackQuery, callback_data: NewCb, state: FSMContext) -> None:
     await callback.answer()
-    if callback_data.value == TaskType.YES_NO:
-        # Yes/no has its labels; skip the labels step.
-        await state.update_data(task_type=TaskType.YES_NO, labels=["yes", "no"])
+    if callback_data.value in (TaskType.YES_NO, TaskType.FREE_TEXT):
+        # Yes/no has its labels and free text has none; skip the labels step.
+        labels = ["yes", "no"] if callback_data.value == TaskType.YES_NO else []
+        await state.update_data(task_type=callback_data.value, labels=labels)
         await state.set_state(NewCampaign.overlap)
         await _reply(callback, t.ASK_OVERLAP)
+    elif callback_data.value == TaskType.MULTIPLE_CHOICE:
+        await state.update_data(task_type=TaskType.MULTIPLE_CHOICE)
+        await state.set_state(NewCampaign.labels)
+        await _reply(callback, t.ASK_LABELS)
     else:
         await state.update_data(task_type=TaskType.SINGLE_CHOICE)
         await state.set_state(NewCampaign.labels)
@@ -191,9 +200,11 @@ async def items_file(
 async def _parse(path: Path, data: dict[str, Any]) -> list[ItemSpec]:
     """Parse off the event loop (a big file takes a while); checks the gold share too."""
     # local_images=False: a path in an uploaded file must not make the bot send a server file.
+    # gold_options: a multiple-choice or free-text gold is checked by what it may be, not by
+    # being one of the labels.
+    options = gold_options(data["task_type"], tuple(data["labels"]))
     items = await asyncio.to_thread(
-        parse_items, path, tuple(data["labels"]), media_dir=Path(data["media"]),
-        local_images=False)
+        parse_items, path, options, media_dir=Path(data["media"]), local_images=False)
     if data["gold"] > 0 and not any(i.gold_label is not None for i in items):
         raise InvalidInput(t.NO_GOLD_ITEMS.format(share=data["gold"]))
     return items
