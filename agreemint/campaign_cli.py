@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from agreemint.campaign_import import export_campaign, import_campaign
 from agreemint.config import get_settings
+from agreemint.domain import TaskType
 from agreemint.services.campaigns import CampaignSpec
 from agreemint.services.exports import FORMATS
 
@@ -54,7 +55,10 @@ def campaign_import(
         help="Items: .csv / .jsonl (id,text,image,gold), .zip of images (optional items.csv "
              "inside: file,id,text,gold) or Label Studio task .json."),
     name: str = typer.Option(..., help="Campaign name shown to workers."),
-    labels: str = typer.Option(..., help="Comma-separated answer options."),
+    labels: str = typer.Option("", help="Comma-separated answer options (none for free text)."),
+    task_type: TaskType = typer.Option(
+        TaskType.SINGLE_CHOICE, "--type",
+        help="single_choice, yes_no, multiple_choice (tick all that apply) or free_text."),
     instructions: str = typer.Option("", help="One or two sentences shown with every task."),
     overlap: int = typer.Option(3, min=1, max=100, help="Answers every item gets at least."),
     max_overlap: int | None = typer.Option(
@@ -73,9 +77,11 @@ def campaign_import(
         help="Label Studio .json: a task's single-choice annotation becomes its gold label."),
 ) -> None:
     """Create an active campaign from an item file; nothing is stored if any line is wrong."""
+    options = tuple(label.strip() for label in labels.split(",") if label.strip())
+    if task_type is TaskType.YES_NO and not options:
+        options = ("yes", "no")
     spec = CampaignSpec(
-        name=name, instructions=instructions,
-        options=tuple(label.strip() for label in labels.split(",") if label.strip()),
+        name=name, instructions=instructions, options=options, task_type=task_type,
         overlap=overlap, max_overlap=max_overlap, target_confidence=target_confidence,
         gold_rate=gold_rate, reward_rate_micro=round(rate * 1_000_000),
         deadline=(datetime.now(UTC) + timedelta(days=deadline_days)) if deadline_days else None,

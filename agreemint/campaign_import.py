@@ -9,7 +9,7 @@ import typer
 from agreemint.config import Settings
 from agreemint.errors import AgreemintError, InvalidInput
 from agreemint.runtime import open_services
-from agreemint.services.campaigns import CampaignSpec
+from agreemint.services.campaigns import CampaignSpec, gold_options
 from agreemint.services.exports import ExportService
 from agreemint.services.importers.common import Progress
 from agreemint.services.itemfile import parse_items
@@ -27,7 +27,8 @@ async def import_campaign(
     """Returns (campaign id, item count); exits with the problems listed on bad input."""
     try:
         spec.check()
-        items = parse_items(file, spec.options, media_dir=media_dir(settings),
+        options = gold_options(spec.task_type, spec.options)
+        items = parse_items(file, options, media_dir=media_dir(settings),
                             annotations_as_gold=annotations_as_gold, progress=progress)
         async with open_services(settings) as services:
             return await services.campaigns.create(spec, items), len(items)

@@ -149,3 +149,15 @@ def test_import_with_dynamic_overlap_gold_share_and_deadline(tmp_path: Path) -> 
         row = conn.execute("SELECT overlap, max_overlap, target_confidence, gold_rate, "
                            "deadline IS NOT NULL FROM campaigns").fetchone()
     assert row == (3, 5, 0.8, 0.2, 1)
+
+
+def test_import_a_multiple_choice_campaign_with_gold_in_any_order(tmp_path: Path) -> None:
+    items = tmp_path / "items.csv"
+    items.write_text('id,text,gold\n1,pizza one,"olives + cheese"\n2,pizza two,\n')
+    result = agreemint("campaign", "import", str(items), "--name", "Toppings", "--type",
+                       "multiple_choice", "--labels", "cheese,olives,ham", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "data" / "agreemint.sqlite3") as conn:
+        assert conn.execute("SELECT task_type FROM campaigns").fetchone() == ("multiple_choice",)
+        assert conn.execute("SELECT gold_label FROM items WHERE is_gold").fetchone() == (
+            "cheese + olives",)
