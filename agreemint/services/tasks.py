@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -95,14 +94,16 @@ class TaskService:
         )
 
     async def _claim(self, session: AsyncSession, worker: Worker) -> Assignment | None:
-        regular = await session.scalars(self._candidates(worker.id, gold=False))
-        regular_ids = list(regular)
-        if not regular_ids:
+        regular = (await session.execute(self._candidates(worker.id, gold=False))).all()
+        if not regular:
             return None
-        ids = regular_ids
-        if gold_turn(worker.answers_count, self._settings.gold_rate):
-            gold_ids = list(await session.scalars(self._candidates(worker.id, gold=True)))
-            ids = gold_ids + regular_ids
+        ids = [row.id for row in regular]
+        # Gold comes from the campaign the worker is about to work on, at its own rate.
+        campaign_id, campaign_rate = regular[0].campaign_id, regular[0].gold_rate
+        rate = self._settings.gold_rate if campaign_rate is None else campaign_rate
+        if gold_turn(worker.answers_count, rate):
+            gold = self._candidates(worker.id, gold=True).where(Item.campaign_id == campaign_id)
+            ids = [row.id for row in await session.execute(gold)] + ids
         for item_id in ids:
             if await self._take_slot(session, item_id):
                 now = self._now()
@@ -117,10 +118,10 @@ class TaskService:
                 return assignment
         return None
 
-    def _candidates(self, worker_id: int, *, gold: bool) -> Select[Any]:
+    def _candidates(self, worker_id: int, *, gold: bool) -> Select[int, int, float | None]:
         seen = exists().where(Assignment.item_id == Item.id, Assignment.worker_id == worker_id)
         query = (
-            select(Item.id)
+            select(Item.id, Item.campaign_id, Campaign.gold_rate)
             .join(Campaign, Campaign.id == Item.campaign_id)
             .where(
                 Campaign.status == CampaignStatus.ACTIVE,

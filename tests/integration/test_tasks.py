@@ -171,3 +171,27 @@ async def test_no_new_tasks_after_the_deadline(services: Services, clock: Clock)
     assert await services.tasks.next_task(first.id) is not None
     clock.advance(2 * 3600)
     assert await services.tasks.next_task(second.id) is None
+
+
+async def test_gold_comes_from_the_same_campaign_at_its_own_rate(services: Services) -> None:
+    from agreemint.store.models import Campaign
+
+    services.tasks._settings.gold_rate = 0.0  # the global default would give no gold at all
+    first = await make_campaign(services, items=4, overlap=1, gold=2, name="A")
+    other = await make_campaign(services, items=0, overlap=1, gold=3, name="B")
+    async with services.sessionmaker() as s:
+        (await s.get_one(Campaign, first)).gold_rate = 0.5
+        await s.commit()
+    [worker] = await make_workers(services, 1)
+    campaigns = []
+    for _ in range(6):
+        task = await services.tasks.next_task(worker.id)
+        assert task is not None
+        campaigns.append(task.campaign_name)
+        await services.tasks.record_answer(worker.telegram_id, task.assignment_id, 0)
+    assert campaigns == ["A"] * 6  # B's gold never shows up in A's flow
+    async with services.sessionmaker() as s:
+        gold_seen = await s.scalar(
+            select(func.count()).select_from(Answer).join(Item, Item.id == Answer.item_id)
+            .where(Item.is_gold.is_(True)))
+    assert gold_seen == 2 and other
