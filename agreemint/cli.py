@@ -54,7 +54,10 @@ def demo(
     workers: int = typer.Option(6, min=1, max=50, help="Simulated workers."),
     items: int = typer.Option(48, min=1, help="Items from the bundled sample campaign."),
     seed: int = typer.Option(7, help="Seed for the simulated workers' choices."),
-    overlap: int = typer.Option(5, min=1, max=20, help="Answers per item."),
+    overlap: int = typer.Option(5, min=1, max=20, help="Answers per item (at least)."),
+    max_overlap: int | None = typer.Option(
+        None, min=1, max=20,
+        help="Dynamic overlap: items the consensus is unsure of get answers up to this."),
     json_out: bool = typer.Option(False, "--json", help="End with one JSON line of the figures."),
     data_dir: Path | None = typer.Option(None, help="Keep the demo database here."),
 ) -> None:
@@ -62,6 +65,7 @@ def demo(
     from agreemint.demo.run import DemoOptions, run_demo
 
     options = DemoOptions(workers=workers, items=items, seed=seed, overlap=overlap,
+                          max_overlap=max_overlap,
                           json_out=json_out, data_dir=data_dir)
     raise typer.Exit(asyncio.run(run_demo(options)))
 

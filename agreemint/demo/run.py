@@ -45,6 +45,7 @@ class DemoOptions:
     items: int = 48
     seed: int = 7
     overlap: int = 5
+    max_overlap: int | None = None  # dynamic overlap: unsure items get answers up to this
     json_out: bool = False
     data_dir: Path | None = None
 
@@ -71,7 +72,8 @@ async def run_demo(options: DemoOptions) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = _settings(data_dir)
     overlap = min(options.overlap, options.workers)  # never more answers than workers
-    sample = load_sample(options.items, overlap)
+    ceiling = min(options.max_overlap, options.workers) if options.max_overlap else None
+    sample = load_sample(options.items, overlap, ceiling)
     crowd = make_crowd(options.workers, options.seed)
     async with (
         open_chain(settings) as chain,

@@ -21,7 +21,7 @@ class Sample:
     truth: dict[str, str]  # item text -> true label
 
 
-def load_sample(limit: int, overlap: int) -> Sample:
+def load_sample(limit: int, overlap: int, max_overlap: int | None = None) -> Sample:
     """The first `limit` reviews (gold questions among them keep their gold label)."""
     with DATA.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))[:limit]
@@ -33,6 +33,8 @@ def load_sample(limit: int, overlap: int) -> Sample:
         instructions="Is this product review positive, negative or neutral (just facts)?",
         options=LABELS,
         overlap=overlap,
+        max_overlap=max_overlap,
+        target_confidence=0.95,
         reward_rate_micro=100_000,
     )
     return Sample(spec, items, {r["text"]: r["truth"] for r in rows})
