@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from agreemint.campaign_import import export_campaign, import_campaign
+from agreemint.campaign_import import export_campaign, fund_campaign, import_campaign
 from agreemint.config import get_settings
 from agreemint.domain import TaskType
+from agreemint.money import format_tokens
 from agreemint.services.campaigns import CampaignSpec
 from agreemint.services.exports import FORMATS
 
@@ -89,7 +90,30 @@ def campaign_import(
     with _bar("checking items") as bar:
         campaign_id, count = asyncio.run(import_campaign(
             get_settings(), file, spec, annotations_as_gold=label_studio_gold, progress=bar))
-    typer.echo(f"campaign {campaign_id} created with {count} items")
+    if spec.reward_rate_micro > 0:
+        typer.echo(f"campaign {campaign_id} created as a draft with {count} items; it starts "
+                   f"once funded: agreemint campaign fund {campaign_id}")
+    else:
+        typer.echo(f"campaign {campaign_id} created with {count} items")
+
+
+@campaign_app.command("fund")
+def campaign_fund(campaign_id: int = typer.Argument(..., help="The campaign's id.")) -> None:
+    """Fund a draft campaign's escrow (minted on the embedded local chain) and start it, or
+    print the two transactions a funder must send on a real network."""
+    view = asyncio.run(fund_campaign(get_settings(), campaign_id))
+    symbol = get_settings().chain.token_symbol
+    if view.shortfall_wei == 0:
+        typer.echo(f"campaign {campaign_id} is {view.status}: escrow "
+                   f"{format_tokens(view.escrow_wei, symbol)} covers the budget "
+                   f"{format_tokens(view.budget_wei, symbol)}")
+        return
+    typer.echo(f"campaign {campaign_id} needs {format_tokens(view.shortfall_wei, symbol)} more "
+               f"in escrow (vault campaign {view.chain_campaign_id}). From the funding wallet:\n"
+               f"  1. token {view.token}: approve({view.vault}, {view.shortfall_wei})\n"
+               f"  2. vault {view.vault}: fund({view.chain_campaign_id}, {view.shortfall_wei})\n"
+               f"then run this command again.")
+    raise typer.Exit(3)
 
 
 @campaign_app.command("export")

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 
+from agreemint.chain.context import open_chain
 from agreemint.config import Settings
 from agreemint.errors import AgreemintError, InvalidInput
 from agreemint.runtime import open_services
 from agreemint.services.campaigns import CampaignSpec, gold_options
 from agreemint.services.exports import ExportService
+from agreemint.services.funding import FundingView
 from agreemint.services.importers.common import Progress
 from agreemint.services.itemfile import parse_items
 
@@ -31,7 +33,10 @@ async def import_campaign(
         items = parse_items(file, options, media_dir=media_dir(settings),
                             annotations_as_gold=annotations_as_gold, progress=progress)
         async with open_services(settings) as services:
-            return await services.campaigns.create(spec, items), len(items)
+            # A paid campaign starts only once its escrow holds the budget (`campaign fund`).
+            paid = spec.reward_rate_micro > 0
+            campaign_id = await services.campaigns.create(spec, items, activate=not paid)
+            return campaign_id, len(items)
     except InvalidInput as exc:
         typer.echo(exc.user_message, err=True)
         raise typer.Exit(1) from exc
@@ -46,6 +51,17 @@ async def export_campaign(
         async with open_services(settings) as services:
             exporter = ExportService(services.sessionmaker)
             return await exporter.write(campaign_id, fmt, out, raw=raw, progress=progress)
+    except AgreemintError as exc:
+        typer.echo(exc.user_message, err=True)
+        raise typer.Exit(1) from exc
+
+
+async def fund_campaign(settings: Settings, campaign_id: int) -> FundingView:
+    """Fund a campaign from the operator's side (minting on the embedded local chain)."""
+    try:
+        async with open_chain(settings) as chain, open_services(settings, chain=chain) as services:
+            assert services.funding is not None
+            return await services.funding.fund(campaign_id, actor_id=0, admin=True)
     except AgreemintError as exc:
         typer.echo(exc.user_message, err=True)
         raise typer.Exit(1) from exc

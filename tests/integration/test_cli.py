@@ -161,3 +161,22 @@ def test_import_a_multiple_choice_campaign_with_gold_in_any_order(tmp_path: Path
         assert conn.execute("SELECT task_type FROM campaigns").fetchone() == ("multiple_choice",)
         assert conn.execute("SELECT gold_label FROM items WHERE is_gold").fetchone() == (
             "cheese + olives",)
+
+
+def test_paid_campaign_starts_as_draft_until_funded(tmp_path: Path) -> None:
+    items = tmp_path / "items.csv"
+    items.write_text("id,text\n1,a cat\n2,a dog\n")
+    result = agreemint("campaign", "import", str(items), "--name", "Pets", "--labels", "cat,dog",
+                       "--overlap", "2", "--rate", "0.5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "draft" in result.stdout and "agreemint campaign fund 1" in result.stdout
+    db = tmp_path / "data" / "agreemint.sqlite3"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM campaigns").fetchone() == ("draft",)
+    # on the embedded local chain the operator mints the budget: 2 items x 2 x 0.5 x 1.5 = 3
+    result = agreemint("campaign", "fund", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "is active" in result.stdout and "3 LBL covers the budget 3 LBL" in result.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status, chain_campaign_id IS NOT NULL FROM campaigns"
+                            ).fetchone() == ("active", 1)
