@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from agreemint.audit_cli import audit_app, verify_label_cmd
 from agreemint.campaign_cli import campaign_app
 from agreemint.chain.cli import chain_app
 from agreemint.config import get_settings
@@ -19,6 +20,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(campaign_app, name="campaign")
 
 app.add_typer(chain_app, name="chain")
+app.add_typer(audit_app, name="audit")
+app.command("verify-label")(verify_label_cmd)
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

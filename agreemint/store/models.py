@@ -179,7 +179,8 @@ class WorkerQuality(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: the code never updates or deletes a row (PostgreSQL also forbids it)."""
+    """Append-only and hash-chained: the code never updates or deletes a row (PostgreSQL also
+    forbids it), and each row's hash covers its content and its predecessor's hash."""
 
     __tablename__ = "audit_log"
 
@@ -190,6 +191,10 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Hash chain (see agreemint.services.audit); NULL only on a row written outside the app,
+    # which `agreemint audit verify` reports as a broken link.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class ProcessedUpdate(Base):
