@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from agreemint.chain.context import ChainContext
 from agreemint.chain.merkle import leaf_hash, merkle_proof, merkle_root, verify
-from agreemint.services.settlement_store import _labels
+from agreemint.services.settlement_store import batch_labels
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import Answer, Campaign, Item, LedgerEntry, SettlementBatch
 
@@ -68,7 +68,7 @@ async def _paid_batches(
         for batch in batches:
             entry_ids = list(await s.scalars(
                 select(LedgerEntry.id).where(LedgerEntry.batch_id == batch.id)))
-            out.append((batch, await _labels(s, entry_ids)))
+            out.append((batch, await batch_labels(s, entry_ids)))
         return out
 
 

@@ -99,7 +99,7 @@ def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def _labels(session: AsyncSession, entry_ids: Sequence[int]) -> dict[int, str]:
+async def batch_labels(session: AsyncSession, entry_ids: Sequence[int]) -> dict[int, str]:
     """Item id → verified label (gold label for gold items) for the entries' items."""
     labels: dict[int, str] = {}
     for chunk in _chunks(entry_ids):
@@ -161,7 +161,7 @@ class SettlementStore:
         entry_ids = [e for line in lines for e in line.entry_ids]
         total = sum(line.amount_wei for line in lines)
         async with self._sm() as s:
-            root = labels_root(await _labels(s, entry_ids))
+            root = labels_root(await batch_labels(s, entry_ids))
             batch = await s.scalar(select(SettlementBatch).where(SettlementBatch.batch_key == key))
             if batch is None:
                 batch = SettlementBatch(batch_key=key, campaign_id=campaign_id, merkle_root=root,
@@ -201,7 +201,7 @@ class SettlementStore:
             ((_campaign, chain_id), lines), = _lines(rows).items()
             lines = [Line(ln.worker_id, wallets.get(ln.worker_id, ln.address), ln.quality_bps,
                           ln.entry_ids, ln.amount_wei) for ln in lines]
-            labels = await _labels(s, [e for ln in lines for e in ln.entry_ids])
+            labels = await batch_labels(s, [e for ln in lines for e in ln.entry_ids])
             return chain_id, lines, labels
 
     async def begin_attempt(self, batch_id: int) -> None:
