@@ -25,6 +25,9 @@ from agreemint.runtime import Services, build_services
 from agreemint.store import migrate
 from agreemint.store.engine import create_engine, create_sessionmaker
 
+# The session's anvil node (`anvil_url`) for every chain-backed test directory.
+pytest_plugins = ["tests.chain_support"]
+
 PG_URL = os.environ.get("AGREEMINT_TEST_PG_URL", "")
 BACKENDS = ("sqlite", "postgres")
 

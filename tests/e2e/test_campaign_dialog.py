@@ -13,9 +13,9 @@ from agreemint.services.funding import FundingService
 from agreemint.services.settlement import SettlementService
 from agreemint.store.models import Campaign
 from tests.e2e.conftest import Harness
-from tests.integration.rewards.conftest import anvil_url, chain
+from tests.integration.rewards.conftest import chain
 
-__all__ = ["anvil_url", "chain"]  # fixtures imported for pytest
+__all__ = ["chain"]  # fixtures imported for pytest
 
 BOSS = 700
 GOOD_CSV = b"id,text,gold\na1,a fluffy cat,\na2,a barking dog,\ng1,a kitten,cat\n"

@@ -28,7 +28,7 @@ from bot.app import build_bot, build_dispatcher, run_polling
 from bot.notifier import deliver
 from tests.conftest import Clock
 from tests.e2e.conftest import Harness
-from tests.integration.rewards.conftest import anvil_url, chain  # noqa: F401 - fixtures
+from tests.integration.rewards.conftest import chain  # noqa: F401 - fixture
 
 RATE_MICRO = 250_000  # 0.25 LBL per verified label
 

@@ -16,10 +16,10 @@ from agreemint.store.models import Answer, AuditEntry, Campaign, Item, LedgerEnt
 from consensus import AnswerMatrix, krippendorff_alpha
 from tests.conftest import Clock
 from tests.factories import make_campaign, make_workers
-from tests.integration.rewards.conftest import Rig, anvil_url, chain, rig
+from tests.integration.rewards.conftest import Rig, chain, rig
 from tests.integration.test_rounds import answer
 
-__all__ = ["anvil_url", "chain", "rig"]  # fixtures imported for pytest
+__all__ = ["chain", "rig"]  # fixtures imported for pytest
 
 OWNER_TG, OTHER_TG, ADMIN_TG = 900, 901, 902
 

@@ -22,9 +22,9 @@ from agreemint.services.funding import (
 from agreemint.services.itemfile import ItemSpec
 from agreemint.store.models import AuditEntry, Campaign
 from tests.factories import make_workers
-from tests.integration.rewards.conftest import Rig, anvil_url, chain, rig
+from tests.integration.rewards.conftest import Rig, chain, rig
 
-__all__ = ["anvil_url", "chain", "rig"]  # fixtures imported for pytest
+__all__ = ["chain", "rig"]  # fixtures imported for pytest
 
 RATE_MICRO = 50_000  # 0.05 token per verified label
 

@@ -6,37 +6,16 @@ except the node's clock, which tests only ever move forward.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from eth_account import Account
 
-from agreemint.chain.anvil import ANVIL_DEV_KEY, AnvilNode
+from agreemint.chain.anvil import ANVIL_DEV_KEY
 from agreemint.chain.context import ChainContext, make_sender, make_web3
 from agreemint.chain.deploy import Deployment, deploy_all
-from agreemint.chain.paths import ANVIL_BINARY
-from agreemint.chain.settings import ChainSettings
-
-TIMELOCK_DELAY = 3_600
-
-
-def chain_settings(**overrides: Any) -> ChainSettings:
-    base: dict[str, Any] = {
-        "timelock_delay_seconds": TIMELOCK_DELAY,
-        "poll_interval_seconds": 0.01,
-        "request_timeout_seconds": 20,
-        "receipt_timeout_seconds": 30,
-    }
-    return ChainSettings(**{**base, **overrides})
-
-
-@pytest.fixture(scope="session")
-def anvil_url() -> Iterator[str]:
-    if not ANVIL_BINARY.exists():
-        pytest.skip("anvil is not installed: run `make node` (npm ci)")
-    with AnvilNode() as node:
-        yield node.url
+from tests.chain_support import chain_settings
 
 
 async def bind(url: str, key: str, deployment: Deployment, **overrides: Any) -> ChainContext:

@@ -10,8 +10,9 @@ from agreemint.chain import errors
 from agreemint.chain.context import ChainContext
 from agreemint.chain.payouts import Payout
 from agreemint.multiplier import QualityCurve
+from tests.chain_support import TIMELOCK_DELAY
 
-from .conftest import TIMELOCK_DELAY, advance, new_campaign
+from .conftest import advance, new_campaign
 
 ROLES = {
     name: keccak(text=name)

@@ -7,41 +7,22 @@ settlement service bound to the chain.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agreemint.chain.anvil import ANVIL_DEV_KEY, AnvilNode
+from agreemint.chain.anvil import ANVIL_DEV_KEY
 from agreemint.chain.context import ChainContext, make_sender, make_web3
 from agreemint.chain.deploy import deploy_all
-from agreemint.chain.paths import ANVIL_BINARY
-from agreemint.chain.settings import ChainSettings
 from agreemint.config import Settings
 from agreemint.runtime import Services, build_services
 from agreemint.services.settlement import SettlementService
 from agreemint.store.engine import create_engine, create_sessionmaker
+from tests.chain_support import chain_settings
 from tests.conftest import Clock
-
-
-def chain_settings(**overrides: Any) -> ChainSettings:
-    base: dict[str, Any] = {
-        "timelock_delay_seconds": 3_600,
-        "poll_interval_seconds": 0.01,
-        "request_timeout_seconds": 10,
-        "receipt_timeout_seconds": 20,
-    }
-    return ChainSettings(**{**base, **overrides})
-
-
-@pytest.fixture(scope="session")
-def anvil_url() -> Iterator[str]:
-    if not ANVIL_BINARY.exists():
-        pytest.skip("anvil is not installed: run `make node` (npm ci)")
-    with AnvilNode() as node:
-        yield node.url
 
 
 async def connect(url: str, deployment: Any, **overrides: Any) -> ChainContext:
