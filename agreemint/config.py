@@ -99,6 +99,34 @@ class BroadcastSettings(BaseModel):
     max_attempts: int = Field(default=5, ge=1)
 
 
+class TrustSettings(BaseModel):
+    """Qualification, rules, sybil limits, collusion review and appeals (see services.rules)."""
+
+    # Training: a newcomer answers this many gold questions first; a campaign uses at most
+    # half of its gold for training so hidden checks remain. 0 = no training by default.
+    training_questions: int = Field(default=4, ge=0, le=50)
+    training_pass: float = Field(default=0.75, ge=0.0, le=1.0)
+    training_cooldown_minutes: int = Field(default=60, ge=0)
+    # Sybil limits: accounts without a Telegram username, or first seen less than this many
+    # hours ago, may answer at most `limited_daily_answers` tasks a day (0 hours = no age limit).
+    limit_without_username: bool = True
+    min_account_age_hours: int = Field(default=0, ge=0)
+    limited_daily_answers: int = Field(default=50, ge=0)
+    # Collusion: pairs whose agreement beyond what their accuracy explains is this improbable
+    # (one-sided binomial p-value) on at least `collusion_min_common` shared items.
+    collusion_p_value: float = Field(default=1e-6, gt=0.0, lt=1.0)
+    collusion_min_common: int = Field(default=8, ge=3)
+    # Bad gold: flagged when at least this many good workers answered it and most disagree.
+    bad_gold_min_answers: int = Field(default=3, ge=1)
+    good_worker_quality: float = Field(default=0.75, ge=0.0, le=1.0)
+    # Promotion candidates: resolved items at least this confident (manager confirms).
+    promote_confidence: float = Field(default=0.99, ge=0.5, le=1.0)
+    # Appeals: within this many hours of the decision; re-reviewed blind by this many workers
+    # whose quality is at least `good_worker_quality`.
+    appeal_window_hours: int = Field(default=72, ge=1)
+    appeal_reviewers: int = Field(default=3, ge=1, le=15)
+
+
 class Settings(BaseSettings):
     """Everything the app reads from its environment."""
 
@@ -116,6 +144,7 @@ class Settings(BaseSettings):
     rewards: RewardSettings = RewardSettings()
     wallet: WalletSettings = WalletSettings()
     broadcast: BroadcastSettings = BroadcastSettings()
+    trust: TrustSettings = TrustSettings()
     chain: ChainSettings = ChainSettings()
 
     def database_url(self) -> str:

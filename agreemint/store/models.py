@@ -78,6 +78,12 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     # The campaign's id in the RewardVault once it exists on-chain.
     chain_campaign_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Qualification: a newcomer first answers this many gold questions (0 = no training) and
+    # needs `training_pass` of them right to reach paid items.
+    training_questions: Mapped[int] = mapped_column(Integer, default=0)
+    training_pass: Mapped[float] = mapped_column(Float, default=0.8)
+    # Overrides of the default trust rules ({rule name: {field: value}}); see services.rules.
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -107,6 +113,12 @@ class Item(Base):
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     consensus_label: Mapped[str | None] = mapped_column(String(200))
     confidence: Mapped[float | None] = mapped_column(Float)
+    # Shown with the right label when a worker gets this gold question wrong in training.
+    hint: Mapped[str | None] = mapped_column(Text)
+    # file | promoted (a confidently resolved item a manager made gold).
+    gold_source: Mapped[str | None] = mapped_column(String(16))
+    # Why this gold key looks wrong (most good workers disagree); None = not flagged.
+    gold_flag: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -125,6 +137,8 @@ class Assignment(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # task | training | review (a blind re-review for an appeal; takes no overlap slot).
+    purpose: Mapped[str] = mapped_column(String(16), default="task")
 
 
 class Answer(Base):
@@ -138,6 +152,10 @@ class Answer(Base):
     label: Mapped[str] = mapped_column(String(200))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seconds_taken: Mapped[float | None] = mapped_column(Float)
+    # task | training: training answers teach and qualify; they are not paid or aggregated.
+    purpose: Mapped[str] = mapped_column(String(16), default="task")
+    # The rule that caught this answer (e.g. answered too fast): its reward is withheld.
+    flag: Mapped[str | None] = mapped_column(Text)
 
 
 class ConsensusRound(Base):
@@ -243,7 +261,8 @@ class SettlementBatch(Base):
 
 
 class LedgerEntry(Base):
-    """The money state of one answer: pending, verified, withheld (with a reason) or paid."""
+    """The money state of one answer: pending, verified, held (for a manager's review),
+    withheld (with a reason) or paid."""
 
     __tablename__ = "ledger_entries"
     __table_args__ = (Index("ix_ledger_entries_state", "status", "campaign_id"),)
@@ -321,3 +340,96 @@ class BroadcastRecipient(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Standing(Base):
+    """A worker's standing in one campaign: training, pauses, removal and review holds."""
+
+    __tablename__ = "standings"
+    __table_args__ = (UniqueConstraint("worker_id", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    # training | qualified | failed (may retry at retry_at)
+    stage: Mapped[str] = mapped_column(String(16), default="qualified")
+    training_answered: Mapped[int] = mapped_column(Integer, default=0)
+    training_correct: Mapped[int] = mapped_column(Integer, default=0)
+    training_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+    # Under a manager's review (e.g. suspected collusion): new rewards are held, not verified.
+    held_case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_cases.id", ondelete="SET NULL")
+    )
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RuleEvent(Base):
+    """A rule that fired for a worker: what it measured and what it did."""
+
+    __tablename__ = "rule_events"
+    __table_args__ = (Index("ix_rule_events_worker", "worker_id", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))  # warn | pause | remove | withhold | limit
+    measured: Mapped[float] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewCase(Base):
+    """Evidence against a group of workers (e.g. collusion) awaiting a manager's decision."""
+
+    __tablename__ = "review_cases"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="collusion")
+    workers: Mapped[list[int]] = mapped_column(JSON)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|released|confirmed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"))
+
+
+class Appeal(Base):
+    """A worker's appeal against one withheld reward, settled by blind re-review."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="CASCADE"), unique=True
+    )
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200))  # the appellant's answer
+    votes_wanted: Mapped[int] = mapped_column(Integer, default=3)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|released|confirmed
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppealVote(Base):
+    """One reviewer's blind answer on an appealed item."""
+
+    __tablename__ = "appeal_votes"
+    __table_args__ = (UniqueConstraint("appeal_id", "worker_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
