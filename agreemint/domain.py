@@ -108,6 +108,9 @@ class TaskView:
     expires_at: datetime
     message_id: int | None = None
     task_type: TaskType = TaskType.SINGLE_CHOICE
+    # "Training question 2 of 4" while a newcomer qualifies; None for paid tasks. A blind
+    # re-review for an appeal looks exactly like a paid task.
+    training: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,8 @@ class AnswerReceipt:
 
     option: str
     task: TaskView
+    # Said to the worker right after the answer: training feedback, rules that fired.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ from html import escape
 from agreemint.money import format_tokens
 from agreemint.services.balance import Balance, HistoryRow
 
-ICONS = {"pending": "⏳", "verified": "✅", "paid": "💸", "withheld": "🚫"}
+ICONS = {"pending": "⏳", "verified": "✅", "paid": "💸", "withheld": "🚫", "held": "⏸",
+         "training": "🎓"}
 
 
 def balance(b: Balance, symbol: str) -> str:
@@ -19,6 +20,9 @@ def balance(b: Balance, symbol: str) -> str:
         f"💸 Paid: {b.paid} answers — {format_tokens(b.paid_wei, symbol)}",
         f"🚫 Withheld: {b.withheld} answers" + (" — /history says why" if b.withheld else ""),
     ]
+    if b.held:
+        lines.insert(3, f"⏸ Held for review: {b.held} answers — "
+                        f"{format_tokens(b.held_wei, symbol)}, paid if a manager releases them")
     if b.wallet is None:
         lines.append("👛 No wallet linked yet. Link one with /wallet — verified rewards wait "
                      "for it and are paid once it is linked.")
@@ -46,4 +50,8 @@ def _outcome(row: HistoryRow, symbol: str) -> str:
         return f"verified, {format_tokens(row.amount_wei, symbol)} awaiting payout"
     if row.status == "withheld":
         return f"withheld: {escape(row.reason or 'no reason recorded')}"
+    if row.status == "held":
+        return f"{format_tokens(row.amount_wei, symbol)} {escape(row.reason or 'held for review')}"
+    if row.status == "training":
+        return "training (not paid)"
     return "awaiting consensus"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 from pathlib import Path
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import FSInputFile, Message
 
-from agreemint.domain import ItemKind, TaskView
+from agreemint.domain import AnswerReceipt, ItemKind, TaskView
 from agreemint.services.tasks import TaskService
 from bot import texts
 from bot.keyboards import next_keyboard, task_keyboard
@@ -21,11 +22,18 @@ async def send_next(bot: Bot, chat_id: int, worker_id: int, tasks: TaskService) 
     """Send the worker's next task, or say that nothing is left."""
     task = await tasks.next_task(worker_id)
     if task is None:
-        await bot.send_message(chat_id, texts.NOTHING_LEFT, reply_markup=next_keyboard())
+        reasons = await tasks.why_nothing(worker_id)
+        await bot.send_message(chat_id, texts.nothing_left(reasons), reply_markup=next_keyboard())
         return
     message = await _send_task(bot, chat_id, task)
     file_id = message.photo[-1].file_id if message.photo else None
     await tasks.shown(task.assignment_id, message.message_id, file_id)
+
+
+async def send_notes(bot: Bot, chat_id: int, receipt: AnswerReceipt) -> None:
+    """What an answer or skip triggered (training feedback, a rule), before the next task."""
+    if receipt.notes:
+        await bot.send_message(chat_id, "\n\n".join(escape(n) for n in receipt.notes))
 
 
 async def _send_task(bot: Bot, chat_id: int, task: TaskView) -> Message:

@@ -73,9 +73,19 @@ def unknown_command(command: str) -> str:
     return UNKNOWN_COMMAND.format(command=escape(command[:64]))
 
 
+def nothing_left(reasons: list[str]) -> str:
+    """No task now; when rules or training hold the worker back, say where and why."""
+    if not reasons:
+        return NOTHING_LEFT
+    lines = "\n".join(f"• {escape(r)}" for r in reasons)
+    return f"⏸ No task for you right now.\n{lines}"
+
+
 def task_body(task: TaskView, *, hint: bool = True) -> str:
     """The task's text or photo caption (`hint`: how to answer, for types that need it)."""
     parts = [f"<b>{escape(task.campaign_name)}</b>"]
+    if task.training:
+        parts[0] += f" · 🎓 {escape(task.training)}"
     if task.text:
         parts.append(escape(task.text))
     if task.instructions:

@@ -28,6 +28,8 @@ class Balance:
     withheld: int
     wallet: str | None
     onchain_wei: int | None
+    held: int = 0
+    held_wei: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class HistoryRow:
     campaign: str
     item: str
     label: str
-    status: str  # pending | verified | withheld | paid
+    status: str  # pending | verified | held | withheld | paid | training
     amount_wei: int
     reason: str | None
     tx_hash: str | None
@@ -61,10 +63,10 @@ class BalanceService:
                 select(LedgerEntry.status, LedgerEntry.amount_wei)
                 .select_from(Answer)
                 .outerjoin(LedgerEntry, LedgerEntry.answer_id == Answer.id)
-                .where(Answer.worker_id == worker_id)
+                .where(Answer.worker_id == worker_id, Answer.purpose == "task")
             )).all()
-        counts = {"pending": 0, "verified": 0, "withheld": 0, "paid": 0}
-        sums = {"verified": 0, "paid": 0}
+        counts = {"pending": 0, "verified": 0, "held": 0, "withheld": 0, "paid": 0}
+        sums = {"verified": 0, "held": 0, "paid": 0}
         for status, amount in rows:
             state = status or "pending"  # no entry yet: the item awaits consensus
             counts[state] += 1
@@ -72,7 +74,8 @@ class BalanceService:
                 sums[state] += int(amount or 0)
         onchain = await self._onchain(worker.wallet_address)
         return Balance(counts["pending"], counts["verified"], sums["verified"], counts["paid"],
-                       sums["paid"], counts["withheld"], worker.wallet_address, onchain)
+                       sums["paid"], counts["withheld"], worker.wallet_address, onchain,
+                       counts["held"], sums["held"])
 
     async def _onchain(self, address: str | None) -> int | None:
         if address is None or self._chain is None:
@@ -101,7 +104,8 @@ class BalanceService:
                 campaign=campaign,
                 item=(text or f"photo {external}")[:60],
                 label=answer.label,
-                status=entry.status if entry else "pending",
+                status=entry.status if entry else (
+                    "pending" if answer.purpose == "task" else answer.purpose),
                 amount_wei=int(entry.amount_wei) if entry else 0,
                 reason=entry.reason if entry else None,
                 tx_hash=entry.tx_hash if entry else None,

@@ -34,6 +34,7 @@ from agreemint.store.models import (
     ConsensusRound,
     Item,
     LedgerEntry,
+    Standing,
     WorkerQuality,
 )
 
@@ -56,7 +57,7 @@ class AssessSummary:
 class Decision:
     """The ledger state one answer gets."""
 
-    status: str  # pending | verified | withheld
+    status: str  # pending | verified | held | withheld
     amount_wei: int = 0
     quality_bps: int | None = None
     multiplier_bps: int | None = None
@@ -76,9 +77,32 @@ def posterior_quality(
 
 
 def decide(
+    answer: Answer, item: Item, rate_wei: int, quality: float, curve: QualityCurve,
+    standing: Standing | None = None,
+) -> Decision:
+    """Verified, held (under review), withheld (with a reason a worker can read) or pending.
+
+    Trust decisions come first: an answer a rule caught (`flag`) or from a worker removed from
+    the campaign is withheld whatever its label; a worker under review gets `held` where the
+    answer would have been verified, with the amount kept so a release pays exactly that."""
+    if answer.flag:
+        return Decision("withheld", reason=answer.flag)
+    if standing is not None and standing.removed_at is not None:
+        return Decision("withheld", reason=standing.removed_reason or "removed from the campaign")
+    decision = _decide_label(answer, item, rate_wei, quality, curve)
+    if decision.status == "verified" and standing is not None and standing.held_case_id:
+        return Decision("held", decision.amount_wei, decision.quality_bps,
+                        decision.multiplier_bps, held_reason(standing.held_case_id))
+    return decision
+
+
+def held_reason(case_id: int) -> str:
+    return f"held for a manager's review (case #{case_id})"
+
+
+def _decide_label(
     answer: Answer, item: Item, rate_wei: int, quality: float, curve: QualityCurve
 ) -> Decision:
-    """Verified, withheld (with a reason a worker can read) or still pending."""
     if item.is_gold and item.gold_label is not None:
         if answer.label != item.gold_label:
             return Decision("withheld", reason="wrong on a gold question")
@@ -145,17 +169,25 @@ class RewardService:
                     .outerjoin(LedgerEntry, LedgerEntry.answer_id == Answer.id)
                     .where(
                         Item.campaign_id == campaign.id,
+                        Answer.purpose == "task",  # training answers teach; they aren't paid
                         or_(LedgerEntry.id.is_(None), LedgerEntry.status == "pending"),
                     )
                     .order_by(Answer.id)
                 )
             ).all()
+            standings = {
+                s.worker_id: s
+                for s in await session.scalars(
+                    select(Standing).where(Standing.campaign_id == campaign.id)
+                )
+            }
             rate_wei = campaign.reward_rate_micro * WEI_PER_MICRO
             counts: Counter[str] = Counter()
             total = 0
             for answer, item, entry in rows:
                 quality = posterior_quality(qualities.get(answer.worker_id), self.prior)
-                decision = decide(answer, item, rate_wei, quality, self._curve)
+                decision = decide(answer, item, rate_wei, quality, self._curve,
+                                  standings.get(answer.worker_id))
                 if await self._apply(session, round_id, campaign.id, answer, entry, decision):
                     counts[decision.status] += 1
                     total += decision.amount_wei

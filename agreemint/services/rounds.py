@@ -93,7 +93,8 @@ class RoundService:
                 for t, w, label in await session.execute(
                     select(Answer.item_id, Answer.worker_id, Answer.label)
                     .join(Item, Item.id == Answer.item_id)
-                    .where(Item.campaign_id == campaign_id)
+                    # Training answers are made while learning, with the key shown after.
+                    .where(Item.campaign_id == campaign_id, Answer.purpose == "task")
                 )
             ]
             gold = dict(

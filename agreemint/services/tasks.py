@@ -1,17 +1,18 @@
 """Handing out tasks and recording answers: the rules that keep overlap and uniqueness.
 
-An item's `slots_taken` counts open assignments plus answers. It is raised only by one guarded
-UPDATE (`... WHERE slots_taken < overlap`), which both SQLite and PostgreSQL apply atomically,
-so two workers racing for the last slot of an item can never both win it.
+Which item comes next is `task_claim`'s job; this module owns the transactions. An answer is
+stored by its assignment's purpose: a paid task (then the campaign's rules look at it), a
+training question (graded at once, never paid) or a blind appeal re-review (a vote, not an
+answer). Everything an answer triggers commits together with it.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,26 +38,60 @@ from agreemint.errors import (
     NotFound,
 )
 from agreemint.services.audit import audit
+from agreemint.services.standing import Purpose, find_standing
+from agreemint.services.task_claim import (
+    Claimer,
+    Gate,
+    Qualification,
+    Reviews,
+    gold_turn,
+    release_slot,
+)
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import Answer, Assignment, Campaign, Item, Worker
 from agreemint.store.types import utcnow
 
 Clock = Callable[[], datetime]
-CANDIDATES = 16
+__all__ = ["TaskService", "gold_turn"]
 
 
-def gold_turn(answers_so_far: int, rate: float) -> bool:
-    """Whether the next task should be gold: spreads gold evenly at exactly `rate`."""
-    return math.floor((answers_so_far + 1) * rate) > math.floor(answers_so_far * rate)
+class Rules(Gate, Protocol):
+    """The campaign's rules, run on every paid answer and skip."""
+
+    async def after_answer(
+        self, session: AsyncSession, worker: Worker, campaign: Campaign, answer: Answer
+    ) -> list[str]: ...
+
+    async def after_skip(
+        self, session: AsyncSession, worker: Worker, campaign: Campaign
+    ) -> list[str]: ...
+
+
+class Trainer(Qualification, Protocol):
+    async def grade(
+        self, session: AsyncSession, worker_id: int, item: Item, campaign: Campaign, label: str
+    ) -> str: ...
+
+
+class Appeals(Reviews, Protocol):
+    async def vote(self, session: AsyncSession, assignment: Assignment, label: str) -> None: ...
 
 
 class TaskService:
     """Assignments and answers for workers."""
 
-    def __init__(self, sessionmaker: SessionMaker, settings: TaskSettings, clock: Clock = utcnow):
+    def __init__(
+        self, sessionmaker: SessionMaker, settings: TaskSettings, clock: Clock = utcnow, *,
+        rules: Rules | None = None, training: Trainer | None = None,
+        appeals: Appeals | None = None,
+    ) -> None:
         self._sm = sessionmaker
         self._settings = settings
         self._now = clock
+        self._rules = rules
+        self._training = training
+        self._appeals = appeals
+        self._claimer = Claimer(settings, clock, rules, training, appeals)
 
     async def next_task(self, worker_id: int) -> TaskView | None:
         """The worker's open task, or a new one; None when nothing is left for this worker."""
@@ -66,7 +101,7 @@ class TaskService:
                 if open_task is not None:
                     return await self._view(session, open_task)
                 worker = await session.get_one(Worker, worker_id)
-                assignment = await self._claim(session, worker)
+                assignment = await self._claimer.claim(session, worker)
                 if assignment is None:
                     return None
                 try:
@@ -93,78 +128,29 @@ class TaskService:
             .limit(1)
         )
 
-    async def _claim(self, session: AsyncSession, worker: Worker) -> Assignment | None:
-        regular = (await session.execute(self._candidates(worker.id, gold=False))).all()
-        if not regular:
-            return None
-        ids = [row.id for row in regular]
-        # Gold comes from the campaign the worker is about to work on, at its own rate.
-        campaign_id, campaign_rate = regular[0].campaign_id, regular[0].gold_rate
-        rate = self._settings.gold_rate if campaign_rate is None else campaign_rate
-        if gold_turn(worker.answers_count, rate):
-            gold = self._candidates(worker.id, gold=True).where(Item.campaign_id == campaign_id)
-            ids = [row.id for row in await session.execute(gold)] + ids
-        for item_id in ids:
-            if await self._take_slot(session, item_id):
-                now = self._now()
-                assignment = Assignment(
-                    worker_id=worker.id,
-                    item_id=item_id,
-                    issued_at=now,
-                    expires_at=now + timedelta(seconds=self._settings.assignment_ttl_seconds),
+    async def why_nothing(self, worker_id: int) -> list[str]:
+        """Why `next_task` found nothing for this worker beyond "all done": pauses, removals,
+        caps and training cool-downs, one line each."""
+        async with self._sm() as session:
+            worker = await session.get_one(Worker, worker_id)
+            blocked = await self._claimer.blocked(session, worker)
+            names = dict((await session.execute(
+                select(Campaign.id, Campaign.name).where(
+                    Campaign.id.in_(blocked.campaigns), Campaign.status == CampaignStatus.ACTIVE
                 )
-                session.add(assignment)
-                await session.flush()
-                return assignment
-        return None
-
-    def _candidates(self, worker_id: int, *, gold: bool) -> Select[int, int, float | None]:
-        seen = exists().where(Assignment.item_id == Item.id, Assignment.worker_id == worker_id)
-        query = (
-            select(Item.id, Item.campaign_id, Campaign.gold_rate)
-            .join(Campaign, Campaign.id == Item.campaign_id)
-            .where(
-                Campaign.status == CampaignStatus.ACTIVE,
-                # Past its deadline a campaign hands out nothing new (managers can extend it).
-                or_(Campaign.deadline.is_(None), Campaign.deadline > self._now()),
-                Item.resolved.is_(False),
-                Item.is_gold.is_(gold),
-                ~seen,
-            )
-        )
-        if not gold:
-            # Fill items closest to their overlap first so they reach consensus sooner.
-            wanted = func.coalesce(Item.answers_wanted, Campaign.overlap)
-            query = query.where(Item.slots_taken < wanted).order_by(
-                Item.slots_taken.desc(), Item.id
-            )
-        else:
-            query = query.order_by(Item.answers_count, Item.id)
-        return query.limit(CANDIDATES)
-
-    async def _take_slot(self, session: AsyncSession, item_id: int) -> bool:
-        overlap = select(Campaign.overlap).where(Campaign.id == Item.campaign_id).scalar_subquery()
-        wanted = func.coalesce(Item.answers_wanted, overlap)
-        result = await session.execute(
-            update(Item)
-            .where(Item.id == item_id, or_(Item.is_gold.is_(True), Item.slots_taken < wanted))
-            .values(slots_taken=Item.slots_taken + 1)
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0)) == 1
-
-    async def _release_slot(self, session: AsyncSession, item_id: int) -> None:
-        await session.execute(
-            update(Item)
-            .where(Item.id == item_id)
-            .values(slots_taken=Item.slots_taken - 1)
-            .execution_options(synchronize_session=False)
-        )
+            )).all()) if blocked.campaigns else {}
+        lines = [f"{names[c]}: {why}" for c, why in blocked.campaigns.items() if c in names]
+        return ([blocked.everywhere] if blocked.everywhere else []) + lines
 
     async def _view(self, session: AsyncSession, assignment: Assignment) -> TaskView:
         item = await session.get_one(Item, assignment.item_id)
         campaign = await session.get_one(Campaign, item.campaign_id)
-        return _task_view(assignment, item, campaign)
+        training = None
+        if assignment.purpose == Purpose.TRAINING:
+            standing = await find_standing(session, assignment.worker_id, campaign.id)
+            done = standing.training_answered if standing else 0
+            training = f"Training question {done + 1} of {campaign.training_questions}"
+        return _task_view(assignment, item, campaign, training)
 
     async def shown(self, assignment_id: int, message_id: int, photo_file_id: str | None) -> None:
         """Remember the chat message of a task and, for an uploaded photo, Telegram's file id."""
@@ -246,18 +232,31 @@ class TaskService:
         campaign: Campaign, label: str,
     ) -> AnswerReceipt:
         now = self._now()
-        session.add(
-            Answer(
-                item_id=item.id,
-                worker_id=assignment.worker_id,
-                assignment_id=assignment.id,
-                label=label,
-                answered_at=now,
-                seconds_taken=(now - assignment.issued_at).total_seconds(),
-            )
-        )
         assignment.status, assignment.closed_at = AssignmentStatus.ANSWERED, now
         view = _task_view(assignment, item, campaign)
+        if assignment.purpose == Purpose.REVIEW and self._appeals is not None:
+            await self._appeals.vote(session, assignment, label)
+            notes: list[str] = []
+        else:
+            notes = await self._record(session, telegram_id, assignment, item, campaign, label)
+        try:
+            await session.commit()
+        except IntegrityError as exc:
+            raise AlreadyAnswered() from exc
+        return AnswerReceipt(label, view, tuple(notes))
+
+    async def _record(
+        self, session: AsyncSession, telegram_id: int, assignment: Assignment, item: Item,
+        campaign: Campaign, label: str,
+    ) -> list[str]:
+        """The answer row and what it triggers: grading in training, the rules otherwise."""
+        now = self._now()
+        answer = Answer(
+            item_id=item.id, worker_id=assignment.worker_id, assignment_id=assignment.id,
+            label=label, answered_at=now, purpose=assignment.purpose,
+            seconds_taken=(now - assignment.issued_at).total_seconds(),
+        )
+        session.add(answer)
         # SQL-side increments: concurrent answers on one item must not lose a count.
         item.answers_count = Item.answers_count + 1
         await session.execute(
@@ -266,24 +265,36 @@ class TaskService:
             .values(answers_count=Worker.answers_count + 1)
         )
         audit(session, "answer.recorded", "item", item.id, actor=str(telegram_id),
-              assignment=assignment.id, label=label)
+              assignment=assignment.id, label=label, purpose=assignment.purpose)
         try:
-            await session.commit()
+            await session.flush()
         except IntegrityError as exc:
             raise AlreadyAnswered() from exc
-        return AnswerReceipt(label, view)
+        if assignment.purpose == Purpose.TRAINING and self._training is not None:
+            return [await self._training.grade(session, assignment.worker_id, item, campaign,
+                                               label)]
+        if self._rules is None:
+            return []
+        worker = await session.get_one(Worker, assignment.worker_id)
+        return await self._rules.after_answer(session, worker, campaign, answer)
 
-    async def skip(self, telegram_id: int, assignment_id: int) -> TaskView:
-        """Give the task back: the slot goes to someone else and this worker won't see it again."""
+    async def skip(self, telegram_id: int, assignment_id: int) -> AnswerReceipt:
+        """Give the task back: the slot goes to someone else and this worker won't see it
+        again. The receipt's notes carry any rule the skip triggered (e.g. too many in a row)."""
         async with self._sm() as session:
             assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
             view = _task_view(assignment, item, campaign)
             assignment.status, assignment.closed_at = AssignmentStatus.SKIPPED, self._now()
-            await self._release_slot(session, item.id)
+            await release_slot(session, assignment)
             audit(session, "assignment.skipped", "item", item.id, actor=str(telegram_id),
                   assignment=assignment.id)
+            notes: list[str] = []
+            if self._rules is not None and assignment.purpose == Purpose.TASK:
+                await session.flush()
+                worker = await session.get_one(Worker, assignment.worker_id)
+                notes = await self._rules.after_skip(session, worker, campaign)
             await session.commit()
-            return view
+            return AnswerReceipt("", view, tuple(notes))
 
     async def _owned(
         self, session: AsyncSession, telegram_id: int, assignment_id: int
@@ -334,12 +345,14 @@ class TaskService:
     async def _expire(self, session: AsyncSession, assignments: list[Assignment]) -> None:
         for assignment in assignments:
             assignment.status, assignment.closed_at = AssignmentStatus.EXPIRED, self._now()
-            await self._release_slot(session, assignment.item_id)
+            await release_slot(session, assignment)
             audit(session, "assignment.expired", "item", assignment.item_id,
                   assignment=assignment.id)
 
 
-def _task_view(assignment: Assignment, item: Item, campaign: Campaign) -> TaskView:
+def _task_view(
+    assignment: Assignment, item: Item, campaign: Campaign, training: str | None = None
+) -> TaskView:
     return TaskView(
         assignment_id=assignment.id,
         campaign_name=campaign.name,
@@ -352,6 +365,7 @@ def _task_view(assignment: Assignment, item: Item, campaign: Campaign) -> TaskVi
         expires_at=assignment.expires_at,
         message_id=assignment.message_id,
         task_type=TaskType(campaign.task_type),
+        training=training,
     )
 
 

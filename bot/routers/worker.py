@@ -14,7 +14,7 @@ from agreemint.services.tasks import TaskService
 from bot import texts
 from bot.callbacks import AnswerCb, DoneCb, NextCb, SkipCb, ToggleCb
 from bot.keyboards import next_keyboard, task_keyboard
-from bot.presenter import close_task, close_task_by_id, send_next
+from bot.presenter import close_task, close_task_by_id, send_next, send_notes
 
 
 async def start(message: Message, worker: WorkerView) -> None:
@@ -72,6 +72,7 @@ async def _answered(
     await callback.answer(texts.SAVED.format(option=receipt.option)[:200])
     message = callback.message if isinstance(callback.message, Message) else None
     await close_task(message, receipt.task, texts.answered(receipt.task, receipt.option))
+    await send_notes(bot, callback.from_user.id, receipt)
     await send_next(bot, callback.from_user.id, worker.id, tasks)
 
 
@@ -83,6 +84,7 @@ async def text_answer(
     await message.answer(texts.SAVED.format(option=receipt.option), parse_mode=None)
     await close_task_by_id(bot, message.chat.id, receipt.task.message_id, receipt.task,
                            texts.answered(receipt.task, receipt.option))
+    await send_notes(bot, message.chat.id, receipt)
     await send_next(bot, message.chat.id, worker.id, tasks)
 
 
@@ -105,10 +107,11 @@ async def skip(
     callback: CallbackQuery, callback_data: SkipCb, worker: WorkerView, bot: Bot,
     tasks: TaskService,
 ) -> None:
-    task = await tasks.skip(callback.from_user.id, callback_data.assignment)
+    receipt = await tasks.skip(callback.from_user.id, callback_data.assignment)
     await callback.answer(texts.SKIPPED)
     message = callback.message if isinstance(callback.message, Message) else None
-    await close_task(message, task, texts.skipped(task))
+    await close_task(message, receipt.task, texts.skipped(receipt.task))
+    await send_notes(bot, callback.from_user.id, receipt)
     await send_next(bot, callback.from_user.id, worker.id, tasks)
 
 

@@ -1,0 +1,184 @@
+"""Choosing a worker's next item: blocks, training, appeal re-reviews, hidden gold, regular.
+
+An item's `slots_taken` counts open assignments plus answers. It is raised only by one guarded
+UPDATE (`... WHERE slots_taken < overlap`), which both SQLite and PostgreSQL apply atomically,
+so two workers racing for the last slot of an item can never both win it. Appeal re-reviews take
+no slot: the item is already resolved, and the reviewers are extra eyes, not overlap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agreemint.config import TaskSettings
+from agreemint.domain import CampaignStatus
+from agreemint.services.standing import Purpose
+from agreemint.store.models import Assignment, Campaign, Item, Worker
+
+Clock = Callable[[], datetime]
+CANDIDATES = 16
+MAX_CAMPAIGNS_TRIED = 5
+
+
+def gold_turn(answers_so_far: int, rate: float) -> bool:
+    """Whether the next task should be gold: spreads gold evenly at exactly `rate`."""
+    return math.floor((answers_so_far + 1) * rate) > math.floor(answers_so_far * rate)
+
+
+@dataclass(slots=True)
+class Blocked:
+    """Why a worker gets nothing from some campaigns (or from any) right now."""
+
+    campaigns: dict[int, str] = field(default_factory=dict)
+    everywhere: str | None = None
+
+
+class Gate(Protocol):
+    """Rules: who may get tasks where (pauses, removals, caps, failed training)."""
+
+    async def blocked(self, session: AsyncSession, worker: Worker) -> Blocked: ...
+
+
+class Qualification(Protocol):
+    """Training: whether a worker must qualify in a campaign first, and with which item."""
+
+    async def admission(self, session: AsyncSession, worker: Worker, campaign: Campaign) -> str:
+        ...
+
+    async def training_item(
+        self, session: AsyncSession, worker_id: int, campaign_id: int
+    ) -> int | None: ...
+
+
+class Reviews(Protocol):
+    """Appeals: an item this worker could re-review blind, or None."""
+
+    async def review_item(self, session: AsyncSession, worker: Worker) -> int | None: ...
+
+
+class Claimer:
+    """Picks and reserves the next item for a worker inside the caller's transaction."""
+
+    def __init__(
+        self, settings: TaskSettings, clock: Clock, gate: Gate | None = None,
+        qualification: Qualification | None = None, reviews: Reviews | None = None,
+    ) -> None:
+        self._settings = settings
+        self._now = clock
+        self._gate = gate
+        self._qualification = qualification
+        self._reviews = reviews
+
+    async def blocked(self, session: AsyncSession, worker: Worker) -> Blocked:
+        return await self._gate.blocked(session, worker) if self._gate else Blocked()
+
+    async def claim(self, session: AsyncSession, worker: Worker) -> Assignment | None:
+        blocked = await self.blocked(session, worker)
+        if blocked.everywhere is not None:
+            return None
+        if self._reviews is not None:
+            review = await self._reviews.review_item(session, worker)
+            if review is not None:
+                return await self._issue(session, worker.id, review, Purpose.REVIEW)
+        excluded = set(blocked.campaigns)
+        for _ in range(MAX_CAMPAIGNS_TRIED):
+            regular = (await session.execute(self._candidates(worker.id, False, excluded))).all()
+            if not regular:
+                return None
+            campaign = await session.get_one(Campaign, regular[0].campaign_id)
+            admission = await self._admission(session, worker, campaign)
+            if admission == "wait":
+                excluded.add(campaign.id)
+                continue
+            if admission == "train" and self._qualification is not None:
+                item_id = await self._qualification.training_item(session, worker.id, campaign.id)
+                if item_id is not None and await self._take_slot(session, item_id):
+                    return await self._issue(session, worker.id, item_id, Purpose.TRAINING)
+            ids = [row.id for row in regular if row.campaign_id == campaign.id]
+            rate = self._settings.gold_rate if campaign.gold_rate is None else campaign.gold_rate
+            if gold_turn(worker.answers_count, rate):
+                gold = self._candidates(worker.id, True, excluded).where(
+                    Item.campaign_id == campaign.id
+                )
+                ids = [row.id for row in await session.execute(gold)] + ids
+            for item_id in ids:
+                if await self._take_slot(session, item_id):
+                    return await self._issue(session, worker.id, item_id, Purpose.TASK)
+            excluded.add(campaign.id)
+        return None
+
+    async def _admission(self, session: AsyncSession, worker: Worker, campaign: Campaign) -> str:
+        if self._qualification is None:
+            return "open"
+        return await self._qualification.admission(session, worker, campaign)
+
+    async def _issue(
+        self, session: AsyncSession, worker_id: int, item_id: int, purpose: str
+    ) -> Assignment:
+        now = self._now()
+        assignment = Assignment(
+            worker_id=worker_id, item_id=item_id, issued_at=now, purpose=purpose,
+            expires_at=now + timedelta(seconds=self._settings.assignment_ttl_seconds),
+        )
+        session.add(assignment)
+        await session.flush()
+        return assignment
+
+    def _candidates(
+        self, worker_id: int, gold: bool, excluded: set[int]
+    ) -> Select[int, int]:
+        seen = exists().where(Assignment.item_id == Item.id, Assignment.worker_id == worker_id)
+        query = (
+            select(Item.id, Item.campaign_id)
+            .join(Campaign, Campaign.id == Item.campaign_id)
+            .where(
+                Campaign.status == CampaignStatus.ACTIVE,
+                # Past its deadline a campaign hands out nothing new (managers can extend it).
+                or_(Campaign.deadline.is_(None), Campaign.deadline > self._now()),
+                Item.is_gold.is_(gold),
+                ~seen,
+            )
+        )
+        if excluded:
+            query = query.where(Item.campaign_id.not_in(excluded))
+        if not gold:
+            # Fill items closest to their overlap first so they reach consensus sooner.
+            wanted = func.coalesce(Item.answers_wanted, Campaign.overlap)
+            query = query.where(Item.resolved.is_(False), Item.slots_taken < wanted).order_by(
+                Item.slots_taken.desc(), Item.id
+            )
+        else:
+            # Promoted gold is resolved; a key flagged as likely wrong waits for its manager.
+            query = query.where(Item.gold_label.is_not(None), Item.gold_flag.is_(None))
+            query = query.order_by(Item.answers_count, Item.id)
+        return query.limit(CANDIDATES)
+
+    async def _take_slot(self, session: AsyncSession, item_id: int) -> bool:
+        overlap = select(Campaign.overlap).where(Campaign.id == Item.campaign_id).scalar_subquery()
+        wanted = func.coalesce(Item.answers_wanted, overlap)
+        result = await session.execute(
+            update(Item)
+            .where(Item.id == item_id, or_(Item.is_gold.is_(True), Item.slots_taken < wanted))
+            .values(slots_taken=Item.slots_taken + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0)) == 1
+
+
+async def release_slot(session: AsyncSession, assignment: Assignment) -> None:
+    """Give back the slot an assignment held (a re-review never held one)."""
+    if assignment.purpose == Purpose.REVIEW:
+        return
+    await session.execute(
+        update(Item)
+        .where(Item.id == assignment.item_id)
+        .values(slots_taken=Item.slots_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
