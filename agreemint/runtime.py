@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agreemint.chain.context import ChainContext
 from agreemint.config import Settings
 from agreemint.multiplier import QualityCurve
+from agreemint.services.appeals import AppealService
 from agreemint.services.balance import BalanceService
 from agreemint.services.broadcast import BroadcastService
 from agreemint.services.campaign_control import CampaignControl
@@ -55,6 +56,7 @@ class Services:
     # None when the app runs without a chain (tests of the task loop); payouts need one.
     settlement: SettlementService | None
     chain: ChainContext | None
+    appeals: AppealService
 
     def as_deps(self) -> dict[str, Any]:
         """Keyword arguments for `Dispatcher(**deps)`: handlers ask for them by name.
@@ -76,6 +78,7 @@ class Services:
             "broadcast": self.broadcast,
             "settlement": self.settlement,
             "chain": self.chain,
+            "appeals": self.appeals,
         }
         return {name: dep for name, dep in deps.items() if dep is not None}
 
@@ -98,14 +101,16 @@ def build_services(
     funding = (FundingService(sessionmaker, settlement, chain, curve=curve,
                               allow_mint=chain.node is not None)  # the embedded node mints
                if chain is not None else None)
+    rewards = RewardService(sessionmaker, settings.rewards, curve)
+    appeals = AppealService(sessionmaker, settings.trust, curve, rewards.prior, clock)
     return Services(
         sessionmaker=sessionmaker,
         workers=WorkerService(sessionmaker),
-        tasks=TaskService(sessionmaker, settings.tasks, clock),
+        tasks=TaskService(sessionmaker, settings.tasks, clock, appeals=appeals),
         campaigns=CampaignService(sessionmaker),
         rounds=RoundService(sessionmaker, settings.consensus.aggregator),
         wallets=WalletService(sessionmaker, settings.wallet, chain_id, clock),
-        rewards=RewardService(sessionmaker, settings.rewards, curve),
+        rewards=rewards,
         balance=BalanceService(sessionmaker, chain, settings.chain.token_symbol),
         roles=RoleService(sessionmaker, settings.bot.admin_ids, settings.bot.manager_ids),
         exports=ExportService(sessionmaker),
@@ -117,6 +122,7 @@ def build_services(
         notifications=NotificationService(sessionmaker),
         settlement=settlement,
         chain=chain,
+        appeals=appeals,
     )
 
 

@@ -36,3 +36,9 @@ class DoneCb(CallbackData, prefix="done"):
 
     assignment: int
     selected: int
+
+
+class AppealCb(CallbackData, prefix="apl"):
+    """A worker appeals one of their withheld ledger entries (ownership checked on use)."""
+
+    entry: int

@@ -39,6 +39,10 @@ from agreemint.store.models import (
 )
 
 WEI_PER_MICRO = 10**12  # reward_rate_micro is in millionths of an 18-decimals token
+WRONG_GOLD = "wrong on a gold question"
+DISAGREED = "disagreed with the consensus label"
+# Label decisions, which a blind re-review can overturn (see services.appeals).
+APPEALABLE_REASONS = (WRONG_GOLD, DISAGREED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +109,12 @@ def _decide_label(
 ) -> Decision:
     if item.is_gold and item.gold_label is not None:
         if answer.label != item.gold_label:
-            return Decision("withheld", reason="wrong on a gold question")
+            return Decision("withheld", reason=WRONG_GOLD)
     elif not item.resolved or item.consensus_label is None:
         return Decision("pending")
     elif answer.label != item.consensus_label:
         return Decision(
-            "withheld", reason=f"disagreed with the consensus label ({item.consensus_label})"
+            "withheld", reason=f"{DISAGREED} ({item.consensus_label})"
         )
     q_bps = quality_to_bps(min(max(quality, 0.0), 1.0))
     m_bps = multiplier_bps(curve, q_bps)

@@ -7,6 +7,7 @@ from aiogram import Router
 from bot.routers import (
     account,
     admin,
+    appeal,
     errors,
     manager,
     manager_broadcast,
@@ -26,6 +27,7 @@ ROUTERS: tuple[Callable[[], Router], ...] = (
     refusals.build,  # manager/admin commands from anyone else
     worker.build,
     account.build,
+    appeal.build,
     wallet.build,
     errors.build,  # fallbacks: last
 )
