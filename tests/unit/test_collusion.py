@@ -221,7 +221,7 @@ def test_expectation_pieces() -> None:
     assert components([(1, 2), (3, 4), (2, 5), (9, 3)]) == [[1, 2, 5], [3, 4, 9]]
 
 
-def test_thousands_of_workers_in_well_under_a_second() -> None:
+def test_thousands_of_workers_in_a_few_seconds() -> None:
     rng = np.random.default_rng(42)
     items, overlap, workers = 60_000, 5, 4_000
     w = np.concatenate([rng.choice(workers, size=overlap, replace=False) for _ in range(items)])

@@ -1,0 +1,230 @@
+"""The collusion scan of one campaign: read answers and accuracy evidence, run the detector,
+open a review case per new group, hold the members' unpaid rewards and tell everyone.
+
+One transaction per scan, with the campaign row locked first, so two concurrent scans cannot
+open two cases for the same members. Which workers are judged again:
+- members of an open case (already held) or a confirmed one (already removed) are not put in a
+  new case; a new account colluding with them gets its own case, with those pairs as evidence;
+- a pair a manager released (both in one released case) is not flagged again: the manager
+  looked at that evidence and cleared it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+import numpy as np
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agreemint.config import TrustSettings
+from agreemint.services.audit import audit
+from agreemint.services.collusion import CollusionParams, PairEvidence, components, detect
+from agreemint.services.standing import get_standing
+from agreemint.store.engine import SessionMaker
+from agreemint.store.models import (
+    Answer,
+    Campaign,
+    ConsensusRound,
+    Item,
+    LedgerEntry,
+    Notification,
+    ReviewCase,
+    Worker,
+    WorkerQuality,
+)
+from agreemint.store.types import utcnow
+
+MIN_GOLD = 3  # gold answers needed before gold, not consensus, is the accuracy evidence
+KIND = "collusion"
+HOLDABLE = ("verified", "pending")
+
+
+def held_reason(case_id: int) -> str:
+    return (f"held for review: answers match other accounts far more than chance "
+            f"(case #{case_id})")
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    worker: list[int]
+    item: list[int]
+    label: list[str]
+    at: list[float]
+    accuracy: dict[int, tuple[float, float]]
+    sources: dict[int, str]
+
+
+class CollusionScan:
+    def __init__(self, sessionmaker: SessionMaker, settings: TrustSettings,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._sm = sessionmaker
+        self._settings = settings
+        self._now = clock
+
+    @property
+    def params(self) -> CollusionParams:
+        return CollusionParams(p_value=self._settings.collusion_p_value,
+                               min_common=self._settings.collusion_min_common)
+
+    async def scan(self, campaign_id: int) -> list[int]:
+        """Open a case for each new suspect group; returns the new cases' ids (often none)."""
+        async with self._sm() as session:
+            campaign = await session.scalar(
+                select(Campaign).where(Campaign.id == campaign_id).with_for_update())
+            if campaign is None:
+                return []
+            data = await self._inputs(session, campaign_id)
+            report = detect(data.worker, data.item, data.label, data.at, data.accuracy,
+                            len(campaign.label_options or []), self.params)
+            busy, cleared = await self._decided(session, campaign_id)
+            fresh = [p for p in report.pairs
+                     if not ({p.a, p.b} <= busy or frozenset((p.a, p.b)) in cleared)]
+            opened = []
+            for group in components([(p.a, p.b) for p in fresh]):
+                members = [w for w in group if w not in busy]
+                if not members:
+                    continue
+                pairs = [p for p in fresh if p.a in members or p.b in members]
+                opened.append(await self._open(session, campaign, members, pairs, data))
+            await session.commit()
+            return opened
+
+    # -------------------------------------------------------------- reading
+
+    async def _inputs(self, session: AsyncSession, campaign_id: int) -> _Inputs:
+        rows = (await session.execute(
+            select(Answer.worker_id, Answer.item_id, Answer.label, Answer.answered_at)
+            .join(Item, Item.id == Answer.item_id)
+            .where(Item.campaign_id == campaign_id, Item.is_gold.is_(False),
+                   Answer.purpose == "task")
+        )).all()
+        accuracy, sources = await self._consensus_accuracy(session, campaign_id)
+        gold = (await session.execute(
+            select(Answer.worker_id, func.count(),
+                   func.sum(case((Answer.label == Item.gold_label, 1), else_=0)))
+            .join(Item, Item.id == Answer.item_id)
+            .where(Item.campaign_id == campaign_id, Item.is_gold.is_(True),
+                   Item.gold_label.is_not(None), Answer.purpose == "task")
+            .group_by(Answer.worker_id)
+        )).all()
+        for worker_id, answered, correct in gold:
+            if answered >= MIN_GOLD:  # hidden gold beats consensus (see collusion.py)
+                accuracy[int(worker_id)] = (float(correct or 0), float(answered))
+                sources[int(worker_id)] = "gold"
+        return _Inputs([int(r[0]) for r in rows], [int(r[1]) for r in rows],
+                       [str(r[2]) for r in rows], [r[3].timestamp() for r in rows],
+                       accuracy, sources)
+
+    async def _consensus_accuracy(
+        self, session: AsyncSession, campaign_id: int
+    ) -> tuple[dict[int, tuple[float, float]], dict[int, str]]:
+        """(correct, answered) recovered from the latest round's uniform-prior quality rows."""
+        latest = await session.scalar(
+            select(func.max(ConsensusRound.id)).where(ConsensusRound.campaign_id == campaign_id))
+        if latest is None:
+            return {}, {}
+        rows = await session.scalars(select(WorkerQuality).where(WorkerQuality.round_id == latest))
+        accuracy = {}
+        for q in rows:
+            n = float(q.answers)
+            accuracy[q.worker_id] = (float(np.clip(q.accuracy * (n + 2) - 1.0, 0.0, n)), n)
+        return accuracy, dict.fromkeys(accuracy, "consensus")
+
+    async def _decided(
+        self, session: AsyncSession, campaign_id: int
+    ) -> tuple[set[int], set[frozenset[int]]]:
+        """Workers in open or confirmed cases; pairs cleared together by a release."""
+        busy: set[int] = set()
+        cleared: set[frozenset[int]] = set()
+        for row in await session.scalars(select(ReviewCase).where(
+                ReviewCase.campaign_id == campaign_id, ReviewCase.kind == KIND)):
+            members = [int(w) for w in row.workers]
+            if row.status == "released":
+                cleared |= {frozenset((a, b)) for a in members for b in members if a < b}
+            else:
+                busy |= set(members)
+        return busy, cleared
+
+    # -------------------------------------------------------------- acting
+
+    async def _open(self, session: AsyncSession, campaign: Campaign, members: list[int],
+                    pairs: list[PairEvidence], data: _Inputs) -> int:
+        involved = sorted({w for p in pairs for w in (p.a, p.b)})
+        row = ReviewCase(
+            campaign_id=campaign.id, kind=KIND, workers=members, created_at=self._now(),
+            evidence={
+                "pairs": [p.as_json() for p in pairs],
+                "accuracy": {str(w): {"source": data.sources.get(w, "none"),
+                                      "correct": round(data.accuracy.get(w, (0, 0))[0], 1),
+                                      "answered": round(data.accuracy.get(w, (0, 0))[1], 1)}
+                             for w in involved},
+                "params": {"p_value": self.params.p_value, "min_common": self.params.min_common,
+                           "margin": self.params.margin,
+                           "lockstep_seconds": self.params.lockstep_seconds},
+            },
+        )
+        session.add(row)
+        await session.flush()
+        held: dict[int, int] = {}
+        for worker_id in members:
+            standing = await get_standing(session, worker_id, campaign.id)
+            standing.held_case_id = row.id
+            held[worker_id] = await self._hold(session, campaign.id, worker_id, row.id)
+            session.add(Notification(
+                worker_id=worker_id, dedupe_key=f"review:{row.id}:held:{worker_id}",
+                text=member_notice(row.id, campaign.name, held[worker_id])))
+        audit(session, "review.opened", "review_case", row.id, campaign=campaign.id, kind=KIND,
+              workers=members, held=held, pairs=[[p.a, p.b] for p in pairs])
+        if campaign.owner_id is not None:
+            names = await _names(session, involved)
+            session.add(Notification(
+                worker_id=campaign.owner_id, dedupe_key=f"review:{row.id}:owner",
+                text=owner_notice(row.id, campaign, members, pairs, names, sum(held.values()))))
+        return row.id
+
+    async def _hold(self, session: AsyncSession, campaign_id: int, worker_id: int,
+                    case_id: int) -> int:
+        """Move the worker's unpaid, unbatched entries in the campaign to `held`; how many."""
+        result = await session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.worker_id == worker_id, LedgerEntry.campaign_id == campaign_id,
+                   LedgerEntry.status.in_(HOLDABLE), LedgerEntry.batch_id.is_(None))
+            .values(status="held", reason=held_reason(case_id), updated_at=self._now())
+            .execution_options(synchronize_session=False))
+        count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            audit(session, "ledger.held", "worker", worker_id, campaign=campaign_id,
+                  case=case_id, entries=count)
+        return count
+
+
+async def _names(session: AsyncSession, worker_ids: list[int]) -> dict[int, str]:
+    rows = (await session.execute(select(Worker.id, Worker.first_name, Worker.username)
+                                  .where(Worker.id.in_(worker_ids)))).all()
+    return {int(i): (f"@{u}" if u else (f or f"worker {i}")) for i, f, u in rows}
+
+
+def member_notice(case_id: int, campaign_name: str, held: int) -> str:
+    return (
+        f"⏸ Your rewards in “{escape(campaign_name)}” are on hold (case #{case_id}): your "
+        "answers match other accounts’ far more often than chance allows. A campaign manager "
+        f"will review the evidence. {held} reward(s) are held meanwhile, and new ones will be "
+        "too. If the manager releases the case, nothing is lost: every held reward is paid as "
+        "usual."
+    )
+
+
+def owner_notice(case_id: int, campaign: Campaign, members: list[int],
+                 pairs: list[PairEvidence], names: dict[int, str], held: int) -> str:
+    top = pairs[0]
+    return (
+        f"🔎 Campaign #{campaign.id}: suspected collusion, case #{case_id}. "
+        f"{len(members)} worker(s) ({escape(', '.join(names.get(w, str(w)) for w in members))}) "
+        f"in {len(pairs)} suspicious pair(s); strongest: {top.agreed}/{top.shared} shared items "
+        f"agreed vs {top.expected:.0%} expected (p = {top.p_value:.1g}, median gap "
+        f"{top.median_gap_s:.0f} s). {held} reward(s) held. Decide with /review."
+    )
