@@ -107,7 +107,7 @@ def build_services(
         sessionmaker=sessionmaker,
         workers=WorkerService(sessionmaker),
         tasks=TaskService(sessionmaker, settings.tasks, clock, appeals=appeals),
-        campaigns=CampaignService(sessionmaker),
+        campaigns=CampaignService(sessionmaker, settings.trust),
         rounds=RoundService(sessionmaker, settings.consensus.aggregator),
         wallets=WalletService(sessionmaker, settings.wallet, chain_id, clock),
         rewards=rewards,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from agreemint.config import TrustSettings
 from agreemint.domain import (
     MAX_LABEL_CHARS,
     MAX_SELECTION_OPTIONS,
@@ -39,6 +40,10 @@ class CampaignSpec:
     target_confidence: float = 0.9
     deadline: datetime | None = None
     owner_id: int | None = None  # the manager's worker id
+    # Qualification: gold questions a newcomer answers first (None = the operator's default,
+    # at most half the campaign's gold) and the share they must get right.
+    training_questions: int | None = None
+    training_pass: float | None = None
 
     @property
     def overlap_cap(self) -> int:
@@ -63,6 +68,10 @@ class CampaignSpec:
             problems.append("the deadline needs a time zone")
         if self.reward_rate_micro < 0:
             problems.append("the reward rate cannot be negative")
+        if self.training_questions is not None and not 0 <= self.training_questions <= 50:
+            problems.append("training takes 0-50 questions")
+        if self.training_pass is not None and not 0.0 <= self.training_pass <= 1.0:
+            problems.append("the training pass mark must be between 0 and 1")
         if problems:
             raise InvalidInput("The campaign is not valid: " + "; ".join(problems) + ".")
 
@@ -116,8 +125,17 @@ def gold_options(task_type: str, options: tuple[str, ...]) -> tuple[str, ...]:
 class CampaignService:
     """Campaign life cycle (creation here; funding and control come with the manager tools)."""
 
-    def __init__(self, sessionmaker: SessionMaker) -> None:
+    def __init__(self, sessionmaker: SessionMaker, trust: TrustSettings | None = None) -> None:
         self._sm = sessionmaker
+        self._trust = trust or TrustSettings()
+
+    def _training(self, spec: CampaignSpec, gold: int) -> tuple[int, float]:
+        """Training size and pass mark. At most half the gold trains, so hidden gold remains
+        to check workers after they qualify."""
+        wanted = self._trust.training_questions if spec.training_questions is None \
+            else spec.training_questions
+        mark = self._trust.training_pass if spec.training_pass is None else spec.training_pass
+        return min(wanted, gold // 2), mark
 
     async def create(
         self, spec: CampaignSpec, items: list[ItemSpec], *, actor: str = "operator",
@@ -135,8 +153,11 @@ class CampaignService:
         wrong = sorted(g for g, c in golds.items() if c is None)
         if wrong:
             raise InvalidInput(f"Gold labels that are not possible answers: {', '.join(wrong)}.")
+        training, mark = self._training(spec, sum(i.gold_label is not None for i in items))
         async with self._sm() as session:
             campaign = Campaign(
+                training_questions=training,
+                training_pass=mark,
                 name=spec.name.strip(),
                 instructions=spec.instructions.strip(),
                 task_type=spec.task_type,
@@ -162,6 +183,8 @@ class CampaignService:
                     photo=i.photo,
                     gold_label=golds[i.gold_label] if i.gold_label is not None else None,
                     is_gold=i.gold_label is not None,
+                    gold_source="file" if i.gold_label is not None else None,
+                    hint=i.hint,
                 )
                 for i in items
             )
@@ -169,7 +192,8 @@ class CampaignService:
                   name=campaign.name, items=len(items), overlap=spec.overlap,
                   labels=list(spec.options), task_type=spec.task_type, max_overlap=spec.max_overlap,
                   rate_micro=spec.reward_rate_micro, budget_wei=str(budget_wei),
-                  status=campaign.status, owner_id=spec.owner_id)
+                  status=campaign.status, owner_id=spec.owner_id, training=training,
+                  training_pass=mark)
             await session.commit()
             return campaign.id
 

@@ -22,6 +22,8 @@ class ItemSpec:
     text: str | None
     photo: str | None
     gold_label: str | None
+    # Shown with the right label when a worker gets this gold question wrong in training.
+    hint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class RawItem:
     gold: str | None
     # What makes two images the same: the URL or path, or the bytes' hash inside a ZIP.
     photo_key: str | None = None
+    hint: str | None = None
 
 
 class Problems:
@@ -117,7 +120,7 @@ def validate(
         if problem:
             continue
         kind = ItemKind.PHOTO if raw.photo else ItemKind.TEXT
-        items.append(ItemSpec(raw.external_id, kind, raw.text, raw.photo, raw.gold))
+        items.append(ItemSpec(raw.external_id, kind, raw.text, raw.photo, raw.gold, raw.hint))
     if not items and not problems:
         problems.add("", "the file has no items")
     if len(items) > limits.MAX_ITEMS:

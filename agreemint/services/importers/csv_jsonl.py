@@ -1,4 +1,4 @@
-"""CSV (header: id?, text?, image?, gold?) and JSONL (one object per line, same keys)."""
+"""CSV (header: id?, text?, image?, gold?, hint?) and JSONL (one object per line, same keys)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from agreemint.services.importers.common import (
     resolve_photo,
 )
 
-KNOWN_COLUMNS = {"id", "text", "image", "photo", "gold", "gold_label"}
+KNOWN_COLUMNS = {"id", "text", "image", "photo", "gold", "gold_label", "hint"}
 
 
 def read_rows(path: Path, problems: Problems) -> list[tuple[int, dict[str, Any]]]:
@@ -52,6 +52,7 @@ def raw_items(
             text=clean(row.get("text")),
             photo=photo,
             gold=clean(row.get("gold") or row.get("gold_label")),
+            hint=clean(row.get("hint")),
         )
 
 
