@@ -297,12 +297,15 @@ class GoldReview:
             return campaign.id
 
     async def fix_key_code(self, item_id: int, code: int, by: Viewer) -> int:
-        """`fix_key` with the label named by a button's code (see `label_code`)."""
+        """The “Use X” button of a flagged key: `fix_key` with the label named by `code` (see
+        `label_code`). Refused once the flag is gone: a stale button must not undo a decision
+        (e.g. a key the manager chose to keep)."""
         async with self._sm() as session:
-            _item, campaign = await self._gold_item(session, item_id, by)
+            item, campaign = await self._gold_item(session, item_id, by)
             label = label_from_code(campaign, code)
-        if label is None:
-            raise GoldRefused("That button is out of date: send /gold again.")
+            if item.gold_flag is None or label is None:
+                raise GoldRefused(f"The key of item #{item.id} is not flagged any more: "
+                                  "send /gold again.")
         return await self.fix_key(item_id, label, by)
 
     async def drop_gold(self, item_id: int, by: Viewer) -> int:

@@ -141,6 +141,9 @@ async def test_kept_key_is_not_flagged_again(services: Services, settings: Setti
     assert await gold.flagged(sc.campaign_id) == []
     with pytest.raises(GoldRefused, match="not flagged"):
         await gold.keep_key(g0, sc.owner)
+    with pytest.raises(GoldRefused, match="not flagged any more"):  # a stale “Use dog” button
+        await gold.fix_key_code(g0, 1, sc.owner)
+    assert (await item(services, g0)).gold_label == "cat"
     assert await actions(services) == ["gold.flagged", "gold.kept"]
 
 
