@@ -238,7 +238,7 @@ class RuleEngine:
         self, session: AsyncSession, worker: Worker, campaign: Campaign, answer: Answer
     ) -> list[str]:
         """Check a just-stored (flushed) task answer; returns messages for the worker."""
-        if answer.purpose != Purpose.TASK:
+        if answer.purpose not in (None, Purpose.TASK):  # None: column default not applied yet
             return []
         run = await self._start(session, worker, campaign)
         if run is None:

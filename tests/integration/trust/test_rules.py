@@ -354,3 +354,38 @@ async def test_sybil_cap_for_young_accounts(services: Services, clock: Clock,
     assert (await r.blocks()).everywhere is None
     async with services.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Assignment)) == 1
+
+
+async def test_works_in_the_callers_transaction_and_never_commits(
+    services: Services, clock: Clock, settings: Settings
+) -> None:
+    r = await rig(services, clock, settings)
+
+    async def fast_answer(purpose: str, commit: bool) -> list[str]:
+        task = await services.tasks.next_task(r.worker.id)
+        assert task is not None
+        async with services.sessionmaker() as s:  # as TaskService._store will: add, flush, check
+            assignment = await s.get_one(Assignment, task.assignment_id)
+            answer = Answer(item_id=assignment.item_id, worker_id=r.worker.id, label="cat",
+                            assignment_id=assignment.id, seconds_taken=0.3, purpose=purpose,
+                            answered_at=clock.now)
+            s.add(answer)
+            assignment.status, assignment.closed_at = "answered", clock.now
+            await s.flush()
+            campaign = await s.get_one(Campaign, r.campaign_id)
+            messages = await r.engine.after_answer(s, await s.get_one(Worker, r.worker.id),
+                                                   campaign, answer)
+            if commit:
+                await s.commit()  # the caller's commit; without it nothing of the rule stays
+        return messages
+
+    assert await fast_answer("training", commit=True) == []  # training answers aren't policed
+    assert len(await fast_answer("task", commit=False)) == 1
+    assert await r.events() == []
+    async with services.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Standing)) == 0
+    assert len(await fast_answer("task", commit=True)) == 1
+    async with services.sessionmaker() as s:
+        flags = list(await s.scalars(select(Answer.flag).order_by(Answer.id)))
+    assert flags == [None, "answered in 0.3 s; the minimum for this campaign is 1.5 s"]
+    assert [e.rule for e in await r.events()] == ["too_fast"]
