@@ -87,10 +87,11 @@ class CaseView:
 
 class ReviewService:
     def __init__(self, sessionmaker: SessionMaker, clock: Callable[[], datetime] = utcnow,
-                 appeal_window_hours: int = 72) -> None:
+                 appeal_window_hours: int = 72, symbol: str = "LBL") -> None:
         self._sm = sessionmaker
         self._now = clock
         self._appeal_hours = appeal_window_hours
+        self.symbol = symbol  # the token's, for held amounts in chat
 
     # -------------------------------------------------------------- reading
 
@@ -106,6 +107,13 @@ class ReviewService:
     async def case(self, case_id: int, viewer: Viewer) -> CaseView:
         async with self._sm() as session:
             row, _ = await self._get(session, case_id, viewer)
+            return await self._view(session, row)
+
+    async def undecided(self, case_id: int, viewer: Viewer) -> CaseView:
+        """The case, refused like a decision would be when it was decided already."""
+        async with self._sm() as session:
+            row, _ = await self._get(session, case_id, viewer)
+            self._check_open(row)
             return await self._view(session, row)
 
     # -------------------------------------------------------------- deciding
