@@ -192,9 +192,8 @@ class ReviewService:
     @staticmethod
     def _check_open(row: ReviewCase) -> None:
         if row.status != OPEN:
-            raise CaseDecided(f"Case #{row.id} was already {row.status}"
-                              f"{row.decided_at and f' on {row.decided_at:%Y-%m-%d %H:%M} UTC'}"
-                              "; nothing changed.")
+            when = f" on {row.decided_at:%Y-%m-%d %H:%M} UTC" if row.decided_at else ""
+            raise CaseDecided(f"Case #{row.id} was already {row.status}{when}; nothing changed.")
 
     @staticmethod
     def _held(row: ReviewCase, worker_id: int) -> tuple[Any, ...]:
