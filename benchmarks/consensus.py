@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from consensus import (  # noqa: E402
     AnswerMatrix,
     DawidSkene,
+    LogLinearDawidSkene,
     MajorityVote,
     MinimaxEntropy,
     OneCoinDawidSkene,
@@ -59,7 +60,12 @@ OURS: dict[str, Callable[[], Any]] = {
     "DawidSkene": DawidSkene,
     "OneCoinDawidSkene": OneCoinDawidSkene,
     "MinimaxEntropy": MinimaxEntropy,
+    "LogLinearDawidSkene": LogLinearDawidSkene,
 }
+# leave-one-dataset-out grid for LogLinearDawidSkene's two hyperparameters (reg, diag)
+LOO_GRID = [(reg, diag) for reg in (0.0625, 0.125, 0.1875, 0.25) for diag in (0.25, 0.5, 0.75)]
+SMALL_OVERLAP = 3  # answers kept per task in the small-overlap check
+SMALL_SEEDS = (0, 1, 2)
 CK_NAMES = ["MajorityVote", "Wawa", "ZeroBasedSkill", "DawidSkene", "OneCoinDawidSkene",
             "GLAD", "MACE"]
 SLOW_CK = {"GLAD", "MACE"}
@@ -148,6 +154,60 @@ def sub_matrix(m: AnswerMatrix, keep: np.ndarray) -> AnswerMatrix:
         m.task_ids[m.task[keep]], m.worker_ids[m.worker[keep]], m.label_ids[m.label[keep]],
         label_ids=m.label_ids.tolist(),
     )
+
+
+def bench_small_overlap(root: Path) -> dict[str, dict[str, float]]:
+    """Default vs DawidSkene with only ``SMALL_OVERLAP`` answers per task (random subsets, mean
+    over ``SMALL_SEEDS``): the regime of a campaign's first rounds."""
+    rows: dict[str, dict[str, float]] = {}
+    for name in sorted(p.name for p in root.iterdir() if (p / "answers.csv").exists()):
+        tasks, workers, labels, gold = load(root / name)
+        full = AnswerMatrix.from_triples(tasks, workers, labels)
+        acc: dict[str, list[float]] = {"default": [], "DawidSkene": [], "MajorityVote": []}
+        for seed in SMALL_SEEDS:
+            sub = sub_matrix(full, subsample(full, np.random.default_rng(seed)) < SMALL_OVERLAP)
+            for key, make in (("default", default_aggregator), ("DawidSkene", DawidSkene),
+                              ("MajorityVote", MajorityVote)):
+                acc[key].append(accuracy(sub, make().fit_predict(sub), gold))
+        rows[name] = {k: float(np.mean(v)) for k, v in acc.items()}
+    print(f"\n## Small overlap: {SMALL_OVERLAP} answers per task (mean of {len(SMALL_SEEDS)} "
+          "random subsets)\n")
+    print("| dataset | default | DawidSkene | default − DS | MajorityVote |\n|---|---|---|---|---|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['default']:.3f} | {r['DawidSkene']:.3f} | "
+              f"{r['default'] - r['DawidSkene']:+.3f} | {r['MajorityVote']:.3f} |")
+    return rows
+
+
+def bench_loo(root: Path, ck_ds: dict[str, float]) -> dict[str, Any]:
+    """Leave-one-dataset-out estimate of choosing LogLinearDawidSkene's (reg, diag) on the
+    grid: for each dataset, pick the best mean accuracy on the *other* datasets, score it on the
+    held-out one."""
+    names = sorted(p.name for p in root.iterdir() if (p / "answers.csv").exists())
+    acc: dict[tuple[float, float], dict[str, float]] = {g: {} for g in LOO_GRID}
+    for name in names:
+        tasks, workers, labels, gold = load(root / name)
+        m = AnswerMatrix.from_triples(tasks, workers, labels)
+        for reg, diag in LOO_GRID:
+            agg = LogLinearDawidSkene(reg=reg, diag=diag)
+            acc[(reg, diag)][name] = accuracy(m, agg.fit_predict(m), gold)
+    held: dict[str, float] = {}
+    picks: dict[str, str] = {}
+    for name in names:
+        rest = [n for n in names if n != name]
+        best = max(LOO_GRID, key=lambda g: (np.mean([acc[g][n] for n in rest]), g))
+        held[name], picks[name] = acc[best][name], f"reg={best[0]}, diag={best[1]}"
+    print("\n## Leave-one-dataset-out: LogLinearDawidSkene (reg, diag) picked on the other five\n")
+    print("| held out | pick | held-out acc | crowd-kit DS | margin |\n|---|---|---|---|---|")
+    for name in names:
+        print(f"| {name} | {picks[name]} | {held[name]:.3f} | {ck_ds[name]:.3f} | "
+              f"{held[name] - ck_ds[name]:+.3f} |")
+    mean = float(np.mean(list(held.values())))
+    margin = mean - float(np.mean([ck_ds[n] for n in names]))
+    print(f"\nLOO mean accuracy {mean:.4f}, {margin * 100:+.2f} points vs crowd-kit DawidSkene")
+    return {"loo_mean_accuracy": mean, "loo_margin_vs_crowdkit_ds": margin,
+            "loo_min_margin_vs_crowdkit_ds": min(held[n] - ck_ds[n] for n in names),
+            "loo_picks": picks}
 
 
 def bench_overlap(root: Path, target: float = 0.95, start: int = 3) -> list[dict[str, Any]]:
@@ -283,6 +343,8 @@ def main() -> None:
     margin = {n: table[n]["ours default"] - table[n]["crowd-kit DawidSkene"] for n in names}
     mme_margin = {n: table[n]["ours MinimaxEntropy"] - table[n]["crowd-kit DawidSkene"]
                   for n in names}
+    loo = bench_loo(args.datasets.resolve(), {n: table[n]["crowd-kit DawidSkene"] for n in names})
+    small = bench_small_overlap(args.datasets.resolve())
     overlap = bench_overlap(args.datasets.resolve())
     syn = {} if args.skip_synthetic else bench_synthetic()
     out = {
@@ -299,6 +361,13 @@ def main() -> None:
         "crowdkit_best_mean_accuracy": ck_means[best],
         "crowdkit_best": best,
         "min_margin_vs_crowdkit_ds": min(margin.values()),
+        "default": type(default_aggregator()).__name__,
+        "default_seconds_1m": syn.get(f"ours {type(default_aggregator()).__name__} seconds"),
+        **loo,
+        "small_overlap_default": {n: round(r["default"], 4) for n, r in small.items()},
+        "small_overlap_ds": {n: round(r["DawidSkene"], 4) for n, r in small.items()},
+        "small_overlap_mean_default": float(np.mean([r["default"] for r in small.values()])),
+        "small_overlap_mean_ds": float(np.mean([r["DawidSkene"] for r in small.values()])),
         "minimax_mean_accuracy": float(np.mean([table[n]["ours MinimaxEntropy"] for n in names])),
         "minimax_min_margin_vs_crowdkit_ds": min(mme_margin.values()),
         "minimax_seconds_1m": syn.get("ours MinimaxEntropy seconds"),

@@ -9,6 +9,7 @@ intervals; :func:`needs_more_answers` is the dynamic-overlap rule; :func:`fleiss
 from consensus.agreement import fleiss_kappa, krippendorff_alpha
 from consensus.base import Aggregator, encode_gold
 from consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
+from consensus.loglinear import LogLinearDawidSkene
 from consensus.majority import MajorityVote, WeightedMajorityVote
 from consensus.matrix import AnswerMatrix
 from consensus.minimax import MinimaxEntropy
@@ -19,6 +20,7 @@ __all__ = [
     "Aggregator",
     "AnswerMatrix",
     "DawidSkene",
+    "LogLinearDawidSkene",
     "MajorityVote",
     "MinimaxEntropy",
     "OneCoinDawidSkene",
@@ -35,5 +37,10 @@ __all__ = [
 
 
 def default_aggregator() -> Aggregator:
-    """The aggregator rounds use unless a campaign picks another (a fresh instance)."""
-    return DawidSkene()
+    """The aggregator rounds use unless a campaign picks another (a fresh instance).
+
+    :class:`LogLinearDawidSkene`: on the six shared datasets +1.0 point of mean accuracy over
+    crowd-kit's DawidSkene (ours: +0.6), better at 3 answers per task, as fast; see
+    ``benchmarks/consensus.py``.
+    """
+    return LogLinearDawidSkene()

@@ -12,6 +12,7 @@ from consensus import (
     Aggregator,
     AnswerMatrix,
     DawidSkene,
+    LogLinearDawidSkene,
     MajorityVote,
     MinimaxEntropy,
     OneCoinDawidSkene,
@@ -20,6 +21,7 @@ from consensus import (
 
 ALL: list[Callable[[], Aggregator]] = [
     MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy,
+    LogLinearDawidSkene,
 ]
 
 answers = st.lists(
@@ -64,7 +66,8 @@ def test_renaming_and_reordering_ids_changes_nothing(rows, which, seed: int) -> 
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**16), which=st.sampled_from([DawidSkene, OneCoinDawidSkene]))
+@given(seed=st.integers(0, 2**16), which=st.sampled_from([DawidSkene, OneCoinDawidSkene,
+                                                             LogLinearDawidSkene]))
 def test_a_perfect_worker_is_found(seed: int, which) -> None:
     # one perfect worker answers every task; six others (60% right) answer about half of them.
     # Only the latent-skill models must single them out: vote-agreement skills can be matched
