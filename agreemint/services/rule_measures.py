@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.config import TrustSettings
@@ -182,12 +182,10 @@ async def unpaid_entries(
     return list(
         await session.scalars(
             select(LedgerEntry).where(
-                and_(
-                    LedgerEntry.worker_id == worker_id,
-                    LedgerEntry.campaign_id == campaign_id,
-                    LedgerEntry.status.in_(("pending", "verified", "held")),
-                    LedgerEntry.batch_id.is_(None),
-                )
+                LedgerEntry.worker_id == worker_id,
+                LedgerEntry.campaign_id == campaign_id,
+                LedgerEntry.status.in_(("pending", "verified", "held")),
+                LedgerEntry.batch_id.is_(None),
             ).with_for_update()
         )
     )
@@ -223,15 +221,14 @@ class RuleRun:
 
 
 def is_fast(answer: Answer, run: RuleRun) -> bool:
-    rule = run.rules.too_fast
-    return answer.seconds_taken is not None and answer.seconds_taken < rule.min_seconds
+    seconds = answer.seconds_taken
+    return seconds is not None and seconds < run.rules.too_fast.min_seconds
 
 
 async def too_fast(run: RuleRun, answer: Answer) -> Firing | None:
-    rule = run.rules.too_fast
-    if not rule.enabled or not is_fast(answer, run) or answer.seconds_taken is None:
+    rule, seconds = run.rules.too_fast, answer.seconds_taken or 0.0
+    if not rule.enabled or not is_fast(answer, run):
         return None
-    seconds = answer.seconds_taken
     return Firing("too_fast", WITHHOLD, seconds, *texts.too_fast(seconds, rule.min_seconds))
 
 

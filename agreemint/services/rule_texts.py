@@ -62,8 +62,8 @@ def _head(rule: str) -> str:
     return f"Rule “{TITLES[rule]}”:"
 
 
-def _by(rule: str, what: str) -> str:
-    return f"{what} by the rule “{TITLES[rule]}”"
+def _by(rule: str, what: str, detail: str) -> str:
+    return f"{what} by the rule “{TITLES[rule]}” ({detail})"
 
 
 def _answers(count: int) -> str:
@@ -91,7 +91,7 @@ def fast_streak(fast: int, window: int, minimum: float, campaign: str, minutes: 
         f"{_head('fast_streak')} {fast} of your last {window} answers came faster than "
         f"{minimum:g} s. You're paused in “{campaign}” for {duration(minutes)}. Take the time "
         "to read each task; careful answers keep you in.",
-        _by("fast_streak", f"paused ({fast} of {window} answers faster than {minimum:g} s)"),
+        _by("fast_streak", "paused", f"{fast} of {window} answers faster than {minimum:g} s"),
     )
 
 
@@ -101,7 +101,7 @@ def same_button_warning(run: int, label: str, campaign: str, pause_at: int, minu
     return (
         f"{_head('same_button')} your last {run} answers were all “{label}”. This is a warning: "
         f"{then}. Read each task and answer what you see.",
-        _by("same_button", f"warned ({run} identical answers in a row)"),
+        _by("same_button", "warned", f"{run} identical answers in a row"),
     )
 
 
@@ -110,7 +110,7 @@ def same_button_pause(run: int, label: str, campaign: str, minutes: int) -> Text
         f"{_head('same_button')} your last {run} answers were all “{label}”. You're paused in "
         f"“{campaign}” for {duration(minutes)}. Read each task and answer what you see; "
         "varied, careful answers keep you in.",
-        _by("same_button", f"paused ({run} identical answers in a row)"),
+        _by("same_button", "paused", f"{run} identical answers in a row"),
     )
 
 
@@ -119,7 +119,7 @@ def skips_in_row(run: int, campaign: str, minutes: int) -> Text:
         f"{_head('skips_in_row')} you skipped {run} tasks in a row in “{campaign}”. You're "
         f"paused there for {duration(minutes)}. Skip only what you can't judge; answering the "
         "tasks you can keeps you in.",
-        _by("skips_in_row", f"paused ({run} skips in a row)"),
+        _by("skips_in_row", "paused", f"{run} skips in a row"),
     )
 
 
@@ -128,7 +128,7 @@ def daily_answers(count: int, campaign: str, until: datetime) -> Text:
         f"{_head('daily_answers')} you gave {count} answers today in “{campaign}”, the daily "
         f"maximum. You're paused there until {until:%Y-%m-%d %H:%M} UTC (midnight). Come back "
         "then; other campaigns stay open to you.",
-        _by("daily_answers", f"paused (daily maximum of {count} answers reached)"),
+        _by("daily_answers", "paused", f"daily maximum of {count} answers reached"),
     )
 
 
@@ -138,7 +138,8 @@ def daily_earnings(earned: int, cap: int, campaign: str, until: datetime) -> Tex
         f"{format_tokens(earned, 'tokens')}, the daily maximum of {format_tokens(cap, 'tokens')}. "
         f"You're paused there until {until:%Y-%m-%d %H:%M} UTC (midnight). Come back then; "
         "other campaigns stay open to you.",
-        _by("daily_earnings", f"paused (daily maximum of {format_tokens(cap, 'tokens')} reached)"),
+        _by("daily_earnings", "paused",
+            f"daily maximum of {format_tokens(cap, 'tokens')} reached"),
     )
 
 
@@ -150,8 +151,8 @@ def gold_accuracy(right: int, answered: int, minimum: float, campaign: str,
         f"from “{campaign}” and its unpaid rewards are withheld. If you think a check was "
         f"wrong, appeal a withheld reward within {appeal_hours} hours; in other campaigns, read "
         "the instructions and answer carefully.",
-        _by("gold_accuracy", f"removed ({right} of {answered} check questions right, "
-                             f"below {minimum:.0%})"),
+        _by("gold_accuracy", "removed",
+            f"{right} of {answered} check questions right, below {minimum:.0%}"),
     )
 
 
@@ -172,4 +173,4 @@ def limited_account(count: int, no_username: bool, min_age_hours: int) -> Text:
 
 def cap_reached(rule: str, limit: str) -> str:
     """Why a daily cap keeps a campaign closed to the worker today (for `blocked`)."""
-    return f"{_by(rule, 'paused')} (daily maximum of {limit} reached; it resets at midnight UTC)"
+    return _by(rule, "paused", f"daily maximum of {limit} reached; it resets at midnight UTC")

@@ -55,7 +55,7 @@ from agreemint.services.standing import Purpose, blocking_reason, find_standing,
 from agreemint.store.models import Answer, Campaign, RuleEvent, Standing, Worker
 from agreemint.store.types import utcnow
 
-__all__ = ["Blocks", "Firing", "RuleEngine", "RuleSet", "parse_rules"]
+__all__ = ["ALL_OFF", "Blocks", "Firing", "RuleEngine", "RuleSet", "parse_rules"]
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -151,15 +151,21 @@ RULE_NAMES = tuple(f.name for f in dataclasses.fields(RuleSet))
 EXAMPLE = '{"same_button": {"pause_at": 40}, "too_fast": {"min_seconds": 2}}'
 
 
-def parse_rules(overrides: Mapping[str, Any] | None) -> RuleSet:
-    """The rules for `overrides` ({rule: {field: value}}); InvalidInput lists every problem."""
+# Every campaign rule switched off (e.g. `RuleEngine(..., defaults=ALL_OFF)` for a run "without
+# defences"); the sybil limit is switched off in TrustSettings instead.
+ALL_OFF: Mapping[str, Any] = {name: {"enabled": False} for name in RULE_NAMES}
+
+
+def parse_rules(overrides: Mapping[str, Any] | None, base: RuleSet | None = None) -> RuleSet:
+    """`base` (default: the built-in defaults) with `overrides` ({rule: {field: value}})
+    applied; InvalidInput lists every problem."""
+    defaults = base or RuleSet()
     if not overrides:
-        return RuleSet()
+        return defaults
     if not isinstance(overrides, Mapping):
         raise InvalidInput(f"Rule overrides must be an object like {EXAMPLE}.")
     problems: list[str] = []
     chosen: dict[str, Any] = {}
-    defaults = RuleSet()
     for name, values in overrides.items():
         if name not in RULE_NAMES:
             problems.append(f"unknown rule “{name}”; the rules are: {', '.join(RULE_NAMES)}")
@@ -209,9 +215,12 @@ class RuleEngine:
     purpose and never commits, so a rule's effect lands with the answer or skip that caused it.
     """
 
-    def __init__(self, settings: TrustSettings, clock: Clock = utcnow) -> None:
+    def __init__(self, settings: TrustSettings, clock: Clock = utcnow,
+                 defaults: Mapping[str, Any] | None = None) -> None:
+        """`defaults`: operator-wide overrides under every campaign's own (same shape)."""
         self._settings = settings
         self._now = clock
+        self._defaults = parse_rules(defaults)
 
     def rules_for(self, campaign: Campaign) -> RuleSet:
         return self._stored(campaign.id, campaign.rules)
@@ -220,10 +229,10 @@ class RuleEngine:
         # Overrides are checked when a manager sets them; a row broken outside the app must
         # not stop workers' answers, so it falls back to the defaults, loudly.
         try:
-            return parse_rules(overrides)
+            return parse_rules(overrides, self._defaults)
         except InvalidInput as exc:
             log.warning("campaign %s has invalid rules, using defaults: %s", campaign_id, exc)
-            return RuleSet()
+            return self._defaults
 
     async def _start(self, session: AsyncSession, worker: Worker,
                      campaign: Campaign) -> measure.RuleRun | None:

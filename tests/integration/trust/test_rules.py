@@ -1,7 +1,8 @@
 """Per-campaign rules (measure → condition → action) on SQLite and PostgreSQL.
 
-Answers and skips go through the task service; the rule engine is then called in a session of
-its own, as TaskService will call it right before its commit.
+Answers and skips go through a TaskService wired to the rule engine (as the runtime wires it):
+the rules run inside the answer's transaction, their messages come back as the receipt's notes,
+and a pause or cap keeps `next_task` from offering that campaign.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import pytest
 from sqlalchemy import func, select, update
 
 from agreemint.config import Settings, TrustSettings
-from agreemint.domain import WorkerView
+from agreemint.domain import TaskView, WorkerView
 from agreemint.errors import InvalidInput
 from agreemint.runtime import Services
-from agreemint.services.rules import Blocks, RuleEngine, parse_rules
+from agreemint.services.rules import ALL_OFF, Blocks, RuleEngine, parse_rules
+from agreemint.services.tasks import TaskService
 from agreemint.store.models import (
     Answer,
     Assignment,
     AuditEntry,
     Campaign,
-    Item,
     LedgerEntry,
     RuleEvent,
     SettlementBatch,
@@ -41,43 +42,33 @@ class Rig:
     services: Services
     clock: Clock
     engine: RuleEngine
+    tasks: TaskService
     campaign_id: int
     worker: WorkerView
 
+    async def task(self, worker: WorkerView | None = None) -> TaskView | None:
+        return await self.tasks.next_task((worker or self.worker).id)
+
     async def answer(self, option: int = 0, seconds: float = 3.0,
                      worker: WorkerView | None = None, right: bool | None = None) -> list[str]:
-        """Take the next task, answer it `seconds` later, run the rules; their messages.
+        """Take the next task, answer it `seconds` later; the rules' messages.
         With `right` set, answer a gold question right or wrong instead of `option`."""
         who = worker or self.worker
-        task = await self.services.tasks.next_task(who.id)
-        assert task is not None, "no task left"
+        task = await self.task(who)
+        assert task is not None, "no task offered"
         if right is not None:
             gold = int((task.text or "").split()[-1]) % len(OPTIONS)  # factories' gold labels
             option = gold if right else (gold + 1) % len(OPTIONS)
         self.clock.advance(seconds)
-        await self.services.tasks.record_answer(who.telegram_id, task.assignment_id, option)
-        async with self.services.sessionmaker() as s:
-            answer = await s.scalar(
-                select(Answer).where(Answer.assignment_id == task.assignment_id))
-            assert answer is not None
-            item = await s.get_one(Item, answer.item_id)
-            row = await s.get_one(Worker, who.id)
-            campaign = await s.get_one(Campaign, item.campaign_id)
-            messages = await self.engine.after_answer(s, row, campaign, answer)
-            await s.commit()
-        return messages
+        receipt = await self.tasks.record_answer(who.telegram_id, task.assignment_id, option)
+        return list(receipt.notes)
 
     async def skip(self) -> list[str]:
-        task = await self.services.tasks.next_task(self.worker.id)
-        assert task is not None
+        task = await self.task()
+        assert task is not None, "no task offered"
         self.clock.advance(2)
-        await self.services.tasks.skip(self.worker.telegram_id, task.assignment_id)
-        async with self.services.sessionmaker() as s:
-            worker = await s.get_one(Worker, self.worker.id)
-            campaign = await s.get_one(Campaign, self.campaign_id)
-            messages = await self.engine.after_skip(s, worker, campaign)
-            await s.commit()
-        return messages
+        receipt = await self.tasks.skip(self.worker.telegram_id, task.assignment_id)
+        return list(receipt.notes)
 
     async def blocks(self, worker: WorkerView | None = None) -> Blocks:
         async with self.services.sessionmaker() as s:
@@ -96,7 +87,8 @@ class Rig:
 
 async def rig(services: Services, clock: Clock, settings: Settings, *, items: int = 40,
               gold: int = 0, rules: dict[str, Any] | None = None,
-              trust: TrustSettings | None = None) -> Rig:
+              trust: TrustSettings | None = None,
+              defaults: dict[str, Any] | None = None) -> Rig:
     campaign_id = await make_campaign(services, items=items, overlap=1, gold=gold)
     async with services.sessionmaker() as s:
         values: dict[str, Any] = {"rules": rules or {}}
@@ -105,7 +97,9 @@ async def rig(services: Services, clock: Clock, settings: Settings, *, items: in
         await s.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values))
         await s.commit()
     [worker] = await make_workers(services, 1)
-    return Rig(services, clock, RuleEngine(trust or settings.trust, clock), campaign_id, worker)
+    engine = RuleEngine(trust or settings.trust, clock, defaults)
+    tasks = TaskService(services.sessionmaker, settings.tasks, clock, rules=engine)
+    return Rig(services, clock, engine, tasks, campaign_id, worker)
 
 
 # --- definitions ---------------------------------------------------------------------------
@@ -173,6 +167,7 @@ async def test_fast_streak_pauses_and_the_pause_expires(services: Services, cloc
     assert "Pets" in (blocks.describe({r.campaign_id: "Pets"}) or "")
     clock.advance(59 * 60)
     assert r.campaign_id in (await r.blocks()).campaigns
+    assert await r.task() is None
     clock.advance(60)
     assert (await r.blocks()).campaigns == {}
     # the punished streak does not count again: one more fast answer is only "too fast"
@@ -197,8 +192,10 @@ async def test_same_button_warns_once_then_pauses(services: Services, clock: Clo
     assert (await r.standing()).warnings == 1
     assert [e.action for e in await r.events()] == ["warn", "pause"]
     assert "same button" in (await r.blocks()).campaigns[r.campaign_id]
+    assert await r.task() is None
     clock.advance(30 * 60)
     assert (await r.blocks()).campaigns == {}
+    assert await r.task() is not None
 
 
 async def test_skips_in_a_row_pause(services: Services, clock: Clock, settings: Settings) -> None:
@@ -213,6 +210,7 @@ async def test_skips_in_a_row_pause(services: Services, clock: Clock, settings: 
                               "You're paused there for 30 minutes.")
     assert "Skip only what you can't judge" in message
     assert (await r.standing()).paused_until == clock.now + timedelta(minutes=30)
+    assert await r.task() is None
     async with services.sessionmaker() as s:
         actions = list(await s.scalars(select(AuditEntry.action).where(
             AuditEntry.action.like("rule.%"))))
@@ -230,6 +228,8 @@ async def test_daily_answers_cap_from_a_campaign_override(services: Services, cl
     assert "until 2026-11-23 00:00 UTC" in message
     blocks = await r.blocks()
     assert set(blocks.campaigns) == {r.campaign_id}  # "Birds" stays open
+    offered = await r.task()
+    assert offered is not None and offered.campaign_name == "Birds"
     assert other not in blocks.campaigns
     clock.now = clock.now.replace(hour=23, minute=59)
     assert r.campaign_id in (await r.blocks()).campaigns
@@ -241,6 +241,7 @@ async def test_daily_earnings_cap(services: Services, clock: Clock, settings: Se
     r = await rig(services, clock, settings, rules={"daily_earnings": {"max_tokens": 2}})
     assert await r.answer() == []
     assert await r.answer() == []
+    assert await r.task() is not None  # a task already open when the cap is reached
     async with services.sessionmaker() as s:  # a round verified both: one token each
         for answer in await s.scalars(select(Answer)):
             s.add(LedgerEntry(answer_id=answer.id, worker_id=answer.worker_id,
@@ -248,11 +249,13 @@ async def test_daily_earnings_cap(services: Services, clock: Clock, settings: Se
         await s.commit()
     # reached by the round, not by an answer: the campaign is closed at once
     assert "daily maximum of 2 tokens" in (await r.blocks()).campaigns[r.campaign_id]
-    [message] = await r.answer()  # an answer already open is told why
+    [message] = await r.answer()  # answering the open task says why nothing follows
     assert message.startswith("Rule “daily earnings”: your rewards today in “Pets” reached "
                               "2 tokens, the daily maximum of 2 tokens.")
+    assert await r.task() is None
     clock.advance(DAY)
     assert (await r.blocks()).campaigns == {}
+    assert await r.task() is not None
 
 
 async def test_rule_off_and_threshold_override(services: Services, clock: Clock,
@@ -263,6 +266,16 @@ async def test_rule_off_and_threshold_override(services: Services, clock: Clock,
     assert "the minimum here is 3 s" in message
     for _ in range(30):
         assert await r.answer(seconds=5) == []  # same button switched off
+
+
+async def test_operator_defaults_under_campaign_overrides(
+    services: Services, clock: Clock, settings: Settings
+) -> None:
+    r = await rig(services, clock, settings, defaults=dict(ALL_OFF),
+                  rules={"daily_answers": {"enabled": True, "max_answers": 2}})
+    assert await r.answer(seconds=0.1) == []  # too fast is off everywhere
+    [message] = await r.answer(seconds=0.1)  # ... but this campaign switched its cap back on
+    assert message.startswith("Rule “daily answers”: you gave 2 answers today")
 
 
 async def test_gold_accuracy_removes_and_withholds_unpaid(services: Services, clock: Clock,
@@ -296,7 +309,9 @@ async def test_gold_accuracy_removes_and_withholds_unpaid(services: Services, cl
     assert entries[0].reason == standing.removed_reason
     assert entries[3].batch_id is not None and entries[3].reason is None
     assert (await r.blocks()).campaigns[r.campaign_id] == standing.removed_reason
-    assert await r.answer(right=False) == []  # once removed, nothing fires again
+    assert await r.task() is None
+    [why] = await r.tasks.why_nothing(r.worker.id)
+    assert why.startswith("Pets: removed by the rule “gold accuracy”")
 
 
 async def test_gold_accuracy_at_the_threshold_keeps_the_worker(
@@ -328,6 +343,7 @@ async def test_sybil_cap_for_accounts_without_username(
     assert "Set a username in Telegram's settings" in message
     blocks = await r.blocks(plain)
     assert blocks.everywhere and "3 answers" in blocks.everywhere
+    assert await r.task(plain) is None
     assert "You can't get tasks right now" in (blocks.describe({}) or "")
     assert (await r.blocks()).everywhere is None
     async with services.sessionmaker() as s:
@@ -336,6 +352,7 @@ async def test_sybil_cap_for_accounts_without_username(
     assert second  # both campaigns count toward the one global cap
     clock.advance(DAY)
     assert (await r.blocks(plain)).everywhere is None
+    assert await r.task(plain) is not None
 
 
 async def test_sybil_cap_for_young_accounts(services: Services, clock: Clock,
@@ -350,10 +367,10 @@ async def test_sybil_cap_for_young_accounts(services: Services, clock: Clock,
     [message] = await r.answer()
     assert "accounts younger than 24 hours may give at most 1 answer a day" in message
     assert (await r.blocks()).everywhere is not None
+    assert await r.task() is None
     clock.advance(3600)  # now 24 hours old: the limit is lifted at once
     assert (await r.blocks()).everywhere is None
-    async with services.sessionmaker() as s:
-        assert await s.scalar(select(func.count()).select_from(Assignment)) == 1
+    assert await r.task() is not None
 
 
 async def test_works_in_the_callers_transaction_and_never_commits(
@@ -362,9 +379,9 @@ async def test_works_in_the_callers_transaction_and_never_commits(
     r = await rig(services, clock, settings)
 
     async def fast_answer(purpose: str, commit: bool) -> list[str]:
-        task = await services.tasks.next_task(r.worker.id)
+        task = await r.task()
         assert task is not None
-        async with services.sessionmaker() as s:  # as TaskService._store will: add, flush, check
+        async with services.sessionmaker() as s:  # as TaskService does: add, flush, check
             assignment = await s.get_one(Assignment, task.assignment_id)
             answer = Answer(item_id=assignment.item_id, worker_id=r.worker.id, label="cat",
                             assignment_id=assignment.id, seconds_taken=0.3, purpose=purpose,
