@@ -4,6 +4,9 @@
 
 1. Accuracy on the gold tasks of every dataset in ``--datasets`` (default
    ``<repo>/../shared/datasets``), no gold used in fitting.
+   Then a leave-one-dataset-out estimate of choosing LogLinearDawidSkene's (reg, diag) on
+   ``LOO_GRID``: pick on five datasets, score on the sixth (the estimate for unseen data), and
+   the small-overlap check: default vs DawidSkene with 3 answers per task (3 random subsets).
 2. Dynamic overlap vs fixed overlap on the datasets with ≥ 10 answers per task (answers
    subsampled per task with a fixed seed): answers spent for the same accuracy.
 3. 1,000,000 synthetic answers (100k tasks, 10k workers, 4 classes, overlap 10, worker
