@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -107,6 +107,11 @@ class TrustSettings(BaseModel):
     training_questions: int = Field(default=4, ge=0, le=50)
     training_pass: float = Field(default=0.75, ge=0.0, le=1.0)
     training_cooldown_minutes: int = Field(default=60, ge=0)
+    # Evidence early: until a worker has answered this many hidden gold questions in a
+    # campaign, gold comes at least at `early_gold_rate` (a right gold answer is paid like any
+    # other), so rules and collusion checks judge everyone on gold within a few dozen answers.
+    early_gold_answers: int = Field(default=8, ge=0)
+    early_gold_rate: float = Field(default=0.3, ge=0.0, le=1.0)
     # Sybil limits: accounts without a Telegram username, or first seen less than this many
     # hours ago, may answer at most `limited_daily_answers` tasks a day (0 hours = no age limit).
     limit_without_username: bool = True
@@ -125,6 +130,9 @@ class TrustSettings(BaseModel):
     # whose quality is at least `good_worker_quality`.
     appeal_window_hours: int = Field(default=72, ge=1)
     appeal_reviewers: int = Field(default=3, ge=1, le=15)
+    # Operator-wide rule overrides under each campaign's own, as JSON:
+    # {"too_fast": {"min_seconds": 2.0}, "same_button": {"enabled": false}} (see services.rules).
+    rules: dict[str, Any] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):

@@ -17,7 +17,8 @@ Deliver = Callable[[], Awaitable[int]]
 
 
 async def consensus_round(services: Services) -> None:
-    """Label what reached its overlap, then turn the round into ledger entries."""
+    """Label what reached its overlap, turn the round into ledger entries, then look for
+    collusion (holding the suspects' rewards for review) and gold keys the crowd disputes."""
     for summary in await services.rounds.run_all():
         assessed = await services.rewards.assess(summary.round_id)
         log.info(
@@ -25,6 +26,11 @@ async def consensus_round(services: Services) -> None:
             summary.round_id, summary.campaign_id, summary.items_resolved,
             summary.mean_confidence, assessed,
         )
+        cases = await services.collusion.scan(summary.campaign_id)
+        flagged = await services.gold_review.flag_bad_gold(summary.campaign_id)
+        if cases or flagged:
+            log.info("campaign %s: review cases %s opened, gold keys %s flagged",
+                     summary.campaign_id, cases, flagged)
 
 
 async def settle(services: Services) -> None:

@@ -18,14 +18,19 @@ from agreemint.services.balance import BalanceService
 from agreemint.services.broadcast import BroadcastService
 from agreemint.services.campaign_control import CampaignControl
 from agreemint.services.campaigns import CampaignService
+from agreemint.services.collusion_scan import CollusionScan
 from agreemint.services.exports import ExportService
 from agreemint.services.funding import FundingService
+from agreemint.services.gold_review import GoldReview
 from agreemint.services.notifications import NotificationService
+from agreemint.services.review import ReviewService
 from agreemint.services.rewards import RewardService
 from agreemint.services.roles import RoleService
 from agreemint.services.rounds import RoundService
+from agreemint.services.rules import RuleEngine
 from agreemint.services.settlement import SettlementService
 from agreemint.services.tasks import Clock, TaskService
+from agreemint.services.training import Training
 from agreemint.services.wallets import WalletService
 from agreemint.services.workers import WorkerService
 from agreemint.store import migrate
@@ -57,6 +62,9 @@ class Services:
     settlement: SettlementService | None
     chain: ChainContext | None
     appeals: AppealService
+    gold_review: GoldReview
+    collusion: CollusionScan
+    review: ReviewService
 
     def as_deps(self) -> dict[str, Any]:
         """Keyword arguments for `Dispatcher(**deps)`: handlers ask for them by name.
@@ -79,6 +87,8 @@ class Services:
             "settlement": self.settlement,
             "chain": self.chain,
             "appeals": self.appeals,
+            "gold_review": self.gold_review,
+            "review": self.review,
         }
         return {name: dep for name, dep in deps.items() if dep is not None}
 
@@ -106,7 +116,11 @@ def build_services(
     return Services(
         sessionmaker=sessionmaker,
         workers=WorkerService(sessionmaker),
-        tasks=TaskService(sessionmaker, settings.tasks, clock, appeals=appeals),
+        tasks=TaskService(sessionmaker, settings.tasks, clock, appeals=appeals,
+                          rules=RuleEngine(settings.trust, clock, settings.trust.rules),
+                          training=Training(settings.trust, clock),
+                          early_gold=(settings.trust.early_gold_answers,
+                                      settings.trust.early_gold_rate)),
         campaigns=CampaignService(sessionmaker, settings.trust),
         rounds=RoundService(sessionmaker, settings.consensus.aggregator),
         wallets=WalletService(sessionmaker, settings.wallet, chain_id, clock),
@@ -123,6 +137,10 @@ def build_services(
         settlement=settlement,
         chain=chain,
         appeals=appeals,
+        gold_review=GoldReview(sessionmaker, settings.trust, rewards.prior),
+        collusion=CollusionScan(sessionmaker, settings.trust, clock),
+        review=ReviewService(sessionmaker, clock, settings.trust.appeal_window_hours,
+                             settings.chain.token_symbol),
     )
 
 

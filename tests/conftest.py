@@ -20,8 +20,9 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from agreemint.config import Settings
+from agreemint.config import Settings, TrustSettings
 from agreemint.runtime import Services, build_services
+from agreemint.services.rules import ALL_OFF
 from agreemint.store import migrate
 from agreemint.store.engine import create_engine, create_sessionmaker
 
@@ -120,9 +121,17 @@ def clock() -> Clock:
     return Clock()
 
 
+def quiet_trust() -> TrustSettings:
+    """Trust settings for tests of other things. The clock is frozen, so every answer takes
+    0 s: the per-campaign rules (too fast, ...), the new-account cap, training and early gold
+    are off here and tested on their own (tests/integration/trust)."""
+    return TrustSettings(rules=dict(ALL_OFF), limit_without_username=False,
+                         early_gold_answers=0, training_questions=0)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=tmp_path, trust=quiet_trust())  # type: ignore[call-arg]
 
 
 @pytest.fixture

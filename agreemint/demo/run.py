@@ -26,6 +26,7 @@ from agreemint.config import (
     RewardSettings,
     Settings,
     TaskSettings,
+    TrustSettings,
 )
 from agreemint.demo.crowd import SimWorker, make_crowd, work
 from agreemint.demo.report import print_summary, progress, summarize
@@ -60,6 +61,10 @@ def _settings(data_dir: Path) -> Settings:
         tasks=TaskSettings(assignment_ttl_seconds=300, gold_rate=0.15),
         consensus=ConsensusSettings(round_interval_seconds=1),
         rewards=RewardSettings(settle_interval_seconds=2, notify_interval_seconds=1),
+        # Simulated workers tap within milliseconds; every other rule, training and the
+        # collusion review run as in production.
+        trust=TrustSettings(rules={"too_fast": {"enabled": False},
+                                   "fast_streak": {"enabled": False}}),
     )
 
 

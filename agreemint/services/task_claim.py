@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -19,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.config import TaskSettings
 from agreemint.domain import CampaignStatus
+from agreemint.services.rule_texts import Blocks
 from agreemint.services.standing import Purpose
-from agreemint.store.models import Assignment, Campaign, Item, Worker
+from agreemint.store.models import Answer, Assignment, Campaign, Item, Worker
 
 Clock = Callable[[], datetime]
 CANDIDATES = 16
@@ -32,18 +32,10 @@ def gold_turn(answers_so_far: int, rate: float) -> bool:
     return math.floor((answers_so_far + 1) * rate) > math.floor(answers_so_far * rate)
 
 
-@dataclass(slots=True)
-class Blocked:
-    """Why a worker gets nothing from some campaigns (or from any) right now."""
-
-    campaigns: dict[int, str] = field(default_factory=dict)
-    everywhere: str | None = None
-
-
 class Gate(Protocol):
     """Rules: who may get tasks where (pauses, removals, caps, failed training)."""
 
-    async def blocked(self, session: AsyncSession, worker: Worker) -> Blocked: ...
+    async def blocked(self, session: AsyncSession, worker: Worker) -> Blocks: ...
 
 
 class Qualification(Protocol):
@@ -69,15 +61,17 @@ class Claimer:
     def __init__(
         self, settings: TaskSettings, clock: Clock, gate: Gate | None = None,
         qualification: Qualification | None = None, reviews: Reviews | None = None,
+        early_gold: tuple[int, float] = (0, 0.0),
     ) -> None:
         self._settings = settings
+        self._early_gold = early_gold
         self._now = clock
         self._gate = gate
         self._qualification = qualification
         self._reviews = reviews
 
-    async def blocked(self, session: AsyncSession, worker: Worker) -> Blocked:
-        return await self._gate.blocked(session, worker) if self._gate else Blocked()
+    async def blocked(self, session: AsyncSession, worker: Worker) -> Blocks:
+        return await self._gate.blocked(session, worker) if self._gate else Blocks()
 
     async def claim(self, session: AsyncSession, worker: Worker) -> Assignment | None:
         blocked = await self.blocked(session, worker)
@@ -102,8 +96,7 @@ class Claimer:
                 if item_id is not None and await self._take_slot(session, item_id):
                     return await self._issue(session, worker.id, item_id, Purpose.TRAINING)
             ids = [row.id for row in regular if row.campaign_id == campaign.id]
-            rate = self._settings.gold_rate if campaign.gold_rate is None else campaign.gold_rate
-            if gold_turn(worker.answers_count, rate):
+            if gold_turn(worker.answers_count, await self._gold_rate(session, worker, campaign)):
                 gold = self._candidates(worker.id, True, excluded).where(
                     Item.campaign_id == campaign.id
                 )
@@ -113,6 +106,17 @@ class Claimer:
                     return await self._issue(session, worker.id, item_id, Purpose.TASK)
             excluded.add(campaign.id)
         return None
+
+    async def _gold_rate(self, session: AsyncSession, worker: Worker, campaign: Campaign) -> float:
+        rate = self._settings.gold_rate if campaign.gold_rate is None else campaign.gold_rate
+        wanted, early_rate = self._early_gold
+        if wanted == 0 or rate >= early_rate or rate == 0.0:
+            return rate
+        answered = await session.scalar(
+            select(func.count()).select_from(Answer).join(Item, Item.id == Answer.item_id).where(
+                Answer.worker_id == worker.id, Answer.purpose == Purpose.TASK,
+                Item.campaign_id == campaign.id, Item.is_gold.is_(True)))
+        return early_rate if int(answered or 0) < wanted else rate
 
     async def _admission(self, session: AsyncSession, worker: Worker, campaign: Campaign) -> str:
         if self._qualification is None:

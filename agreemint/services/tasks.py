@@ -83,7 +83,7 @@ class TaskService:
     def __init__(
         self, sessionmaker: SessionMaker, settings: TaskSettings, clock: Clock = utcnow, *,
         rules: Rules | None = None, training: Trainer | None = None,
-        appeals: Appeals | None = None,
+        appeals: Appeals | None = None, early_gold: tuple[int, float] = (0, 0.0),
     ) -> None:
         self._sm = sessionmaker
         self._settings = settings
@@ -91,7 +91,7 @@ class TaskService:
         self._rules = rules
         self._training = training
         self._appeals = appeals
-        self._claimer = Claimer(settings, clock, rules, training, appeals)
+        self._claimer = Claimer(settings, clock, rules, training, appeals, early_gold)
 
     async def next_task(self, worker_id: int) -> TaskView | None:
         """The worker's open task, or a new one; None when nothing is left for this worker."""

@@ -13,6 +13,8 @@ from bot.routers import (
     manager_broadcast,
     manager_create,
     manager_export,
+    manager_gold,
+    manager_review,
     refusals,
     wallet,
     worker,
@@ -24,6 +26,8 @@ ROUTERS: tuple[Callable[[], Router], ...] = (
     manager.build,
     manager_export.build,
     manager_broadcast.build,
+    manager_gold.build,
+    manager_review.build,
     refusals.build,  # manager/admin commands from anyone else
     worker.build,
     account.build,

@@ -22,7 +22,7 @@ from agreemint.runtime import Services, build_services
 from agreemint.services.settlement import SettlementService
 from agreemint.store.engine import create_engine, create_sessionmaker
 from tests.chain_support import chain_settings
-from tests.conftest import Clock
+from tests.conftest import Clock, quiet_trust
 
 
 async def connect(url: str, deployment: Any, **overrides: Any) -> ChainContext:
@@ -61,7 +61,7 @@ async def rig(
     db_url: str, chain: ChainContext, anvil_url: str, tmp_path: Path, clock: Clock
 ) -> AsyncIterator[Rig]:
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=tmp_path, chain=chain.sender.settings
+        _env_file=None, data_dir=tmp_path, chain=chain.sender.settings, trust=quiet_trust()
     )
     settings.tasks.gold_rate = 0.0
     engine = create_engine(db_url)

@@ -330,7 +330,8 @@ async def test_gold_accuracy_at_the_threshold_keeps_the_worker(
 async def test_sybil_cap_for_accounts_without_username(
     services: Services, clock: Clock, settings: Settings
 ) -> None:
-    trust = settings.trust.model_copy(update={"limited_daily_answers": 3})
+    trust = settings.trust.model_copy(update={"limited_daily_answers": 3,
+                                              "limit_without_username": True})
     r = await rig(services, clock, settings, trust=trust)
     second = await make_campaign(services, items=5, overlap=1, name="Birds")
     plain = await services.workers.register(555, "Anon", None, "en")

@@ -97,7 +97,7 @@ def test_training_size_keeps_half_the_gold_hidden() -> None:
 
 async def test_no_training_when_campaign_has_none(services: Services, settings: Settings,
                                                   clock: Clock) -> None:
-    cid = await make_campaign(services, gold=4)
+    cid = await make_campaign(services, gold=1)  # half the gold rounds down to no training
     t = await trainee(services, settings, clock, cid)
     assert await t.next() == ("open", None)
     async with services.sessionmaker() as s:
