@@ -64,7 +64,7 @@ class ConsensusSettings(BaseModel):
         default="default",
         pattern=(
             "^(default|majority_vote|weighted_majority_vote|dawid_skene|one_coin_dawid_skene"
-            "|minimax_entropy)$"
+            "|minimax_entropy|loglinear_dawid_skene)$"
         ),
     )
 

@@ -61,10 +61,13 @@ def _settings(data_dir: Path) -> Settings:
         tasks=TaskSettings(assignment_ttl_seconds=300, gold_rate=0.15),
         consensus=ConsensusSettings(round_interval_seconds=1),
         rewards=RewardSettings(settle_interval_seconds=2, notify_interval_seconds=1),
-        # Simulated workers tap within milliseconds; every other rule, training and the
-        # collusion review run as in production.
+        # Simulated workers tap within milliseconds, and six of them fill overlap 5: one
+        # failed trainee would leave every item short of its overlap. So no speed rules and no
+        # training here; the other rules, early gold and the collusion review run as in
+        # production (training is exercised in tests/integration/trust).
         trust=TrustSettings(rules={"too_fast": {"enabled": False},
-                                   "fast_streak": {"enabled": False}}),
+                                   "fast_streak": {"enabled": False}},
+                            training_questions=0),
     )
 
 

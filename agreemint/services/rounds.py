@@ -45,6 +45,7 @@ AGGREGATORS: dict[str, Callable[[], consensus.Aggregator]] = {
     "dawid_skene": consensus.DawidSkene,
     "one_coin_dawid_skene": consensus.OneCoinDawidSkene,
     "minimax_entropy": consensus.MinimaxEntropy,
+    "loglinear_dawid_skene": consensus.LogLinearDawidSkene,
 }
 
 

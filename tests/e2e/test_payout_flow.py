@@ -26,7 +26,7 @@ from agreemint.store.models import LedgerEntry, Worker
 from bot import texts
 from bot.app import build_bot, build_dispatcher, run_polling
 from bot.notifier import deliver
-from tests.conftest import Clock
+from tests.conftest import Clock, quiet_trust
 from tests.e2e.conftest import Harness
 from tests.integration.rewards.conftest import chain  # noqa: F401 - fixture
 
@@ -36,7 +36,8 @@ RATE_MICRO = 250_000  # 0.25 LBL per verified label
 @pytest.fixture
 async def paid(db_url: str, chain: ChainContext, tmp_path: Path,  # noqa: F811
                clock: Clock) -> AsyncIterator[Harness]:
-    settings = Settings(_env_file=None, data_dir=tmp_path, chain=chain.sender.settings)
+    settings = Settings(_env_file=None, data_dir=tmp_path, chain=chain.sender.settings,
+                        trust=quiet_trust())
     settings.tasks.gold_rate = 0.0
     engine = create_engine(db_url)
     services = build_services(create_sessionmaker(engine), settings, clock, chain,
