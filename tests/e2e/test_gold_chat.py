@@ -8,25 +8,13 @@ from sqlalchemy import select, update
 
 from agreemint.config import Settings
 from agreemint.sandbox import ChatMessage
-from agreemint.services.gold_review import GoldReview
 from agreemint.store.models import AuditEntry, Campaign, Item, Worker
-from bot.routers import manager_gold
 from tests.e2e.conftest import Harness
 from tests.e2e.test_manager_card import say, setup
 from tests.factories import make_campaign, make_workers
-from tests.integration.trust.test_gold_review import GOOD, PRIOR, put, round_with
+from tests.integration.trust.test_gold_review import GOOD, put, round_with
 
 MIA, BOB = 611, 612  # two managers; Mia owns the campaign
-
-
-def wire(h: Harness, settings: Settings) -> None:
-    """Until bot/routers and runtime.py include them, the test adds the router (ahead of the
-    refusals and fallbacks, like the other manager routers) and the service to the dispatcher."""
-    if not any(r.name == manager_gold.__name__ for r in h.dp.sub_routers):
-        h.dp.include_router(manager_gold.build())
-        h.dp.sub_routers.insert(0, h.dp.sub_routers.pop())
-    h.dp.workflow_data.setdefault(
-        "gold_review", GoldReview(h.services.sessionmaker, settings.trust, PRIOR))
 
 
 async def gold_campaign(h: Harness, owner_tg: int) -> dict[str, int]:
@@ -81,7 +69,6 @@ async def item_state(h: Harness, item_id: int) -> tuple[bool, str | None, str | 
 
 async def test_manager_reviews_gold_in_chat(harness: Harness, settings: Settings) -> None:
     h = harness
-    wire(h, settings)
     await setup(h, MIA, "Mia")
     await setup(h, BOB, "Bob")
     ids = await gold_campaign(h, MIA)

@@ -4,64 +4,21 @@ decides it with buttons; other managers, workers, forged and repeated taps chang
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
-import pytest
-from aiogram import Dispatcher
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from agreemint.config import Settings
-from agreemint.runtime import Services
-from agreemint.sandbox import ChatMessage, FakeBotAPI, SandboxClient
+from agreemint.sandbox import ChatMessage
 from agreemint.services.collusion_scan import CollusionScan
-from agreemint.services.review import ReviewService
 from agreemint.services.standing import find_standing
 from agreemint.store.models import LedgerEntry, ReviewCase
 from bot import review_texts as texts
-from bot.app import build_bot, build_dispatcher, run_polling
-from bot.middlewares import DeduplicateUpdates, RegisterWorker
-from bot.routers import ROUTERS, build_routers, manager_review
 from tests.conftest import Clock
 from tests.e2e.conftest import Harness
 from tests.e2e.test_worker_flow import start
 from tests.integration.trust.test_collusion import ADMIN_TG, OTHER_TG, OWNER_TG, Scene, scene
 
 WORKER_TG = 903
-
-
-def dispatcher(services: Services) -> Dispatcher:
-    """The app's dispatcher; until the lead wires /review, with its router put in front."""
-    if manager_review.build in ROUTERS:
-        dp = build_dispatcher(services)
-    else:
-        dp = Dispatcher(**services.as_deps())
-        dp.update.outer_middleware(DeduplicateUpdates(services.workers))
-        register = RegisterWorker(services.workers, services.roles)
-        dp.message.outer_middleware(register)
-        dp.callback_query.outer_middleware(register)
-        dp.include_routers(manager_review.build(), *build_routers())
-    dp.workflow_data.setdefault("review", ReviewService(services.sessionmaker))
-    return dp
-
-
-@pytest.fixture
-async def harness(services: Services, settings: Settings) -> AsyncIterator[Harness]:
-    async with FakeBotAPI() as api:
-        settings.bot.token = SecretStr(api.token)
-        settings.bot.api_base = api.base_url
-        bot = build_bot(settings.bot)
-        dp = dispatcher(services)
-        polling = asyncio.create_task(run_polling(bot, dp, polling_timeout=1))
-        async with SandboxClient(api.base_url) as tg:
-            try:
-                yield Harness(api, tg, bot, dp, services)
-            finally:
-                with contextlib.suppress(RuntimeError):
-                    await dp.stop_polling()
-                await asyncio.wait_for(polling, timeout=10)
-                await bot.session.close()
 
 
 async def setup(h: Harness, settings: Settings) -> tuple[Scene, int]:
