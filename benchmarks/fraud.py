@@ -57,7 +57,6 @@ OPTIONS = ("cat", "dog", "bird", "fish")
 GROUPS = ("honest", "spammer", "farm", "colluder")
 MANAGER = Viewer(telegram_id=1, worker_id=None, admin=True)
 ROUND_EVERY = 150  # answers between consensus rounds (the scheduler's job in production)
-SETTINGS: dict = {}
 
 
 class SimClock:
@@ -147,7 +146,6 @@ class Outcome:
     resolved: float
     answers: int
     seconds: float
-    removed: dict[str, int]
 
 
 async def simulate(seed: int, items: int, gold: int, defences: bool) -> Outcome:
@@ -159,7 +157,7 @@ async def simulate(seed: int, items: int, gold: int, defences: bool) -> Outcome:
         engine = create_engine(url)
         try:
             clock = SimClock()
-            settings = Settings(_env_file=None, data_dir=Path(tmp), **SETTINGS)  # type: ignore[call-arg]
+            settings = Settings(_env_file=None, data_dir=Path(tmp))
             services = build_services(create_sessionmaker(engine), settings, clock)
             if not defences:
                 services = replace(services, tasks=TaskService(
@@ -260,7 +258,7 @@ async def measure(
                                        Item.is_gold.is_(False)))).all()
     right = sum(bool(r.resolved and r.consensus_label == world.truth[r.text]) for r in rows)
     resolved = sum(bool(r.resolved) for r in rows)
-    return Outcome(dict(tokens), right / len(rows), resolved / len(rows), answers, seconds, {})
+    return Outcome(dict(tokens), right / len(rows), resolved / len(rows), answers, seconds)
 
 
 def table(title: str, out: Outcome) -> None:

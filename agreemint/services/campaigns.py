@@ -19,6 +19,7 @@ from agreemint.domain import (
 from agreemint.errors import InvalidInput
 from agreemint.services.audit import audit
 from agreemint.services.itemfile import ItemSpec
+from agreemint.services.training import training_size
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import Campaign, Item
 
@@ -130,12 +131,9 @@ class CampaignService:
         self._trust = trust or TrustSettings()
 
     def _training(self, spec: CampaignSpec, gold: int) -> tuple[int, float]:
-        """Training size and pass mark. At most half the gold trains, so hidden gold remains
-        to check workers after they qualify."""
-        wanted = self._trust.training_questions if spec.training_questions is None \
-            else spec.training_questions
+        """Training size (see `training_size`) and pass mark."""
         mark = self._trust.training_pass if spec.training_pass is None else spec.training_pass
-        return min(wanted, gold // 2), mark
+        return training_size(self._trust, gold, spec.training_questions), mark
 
     async def create(
         self, spec: CampaignSpec, items: list[ItemSpec], *, actor: str = "operator",

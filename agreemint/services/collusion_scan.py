@@ -16,36 +16,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-import numpy as np
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.config import TrustSettings
 from agreemint.services.audit import audit
 from agreemint.services.collusion import CollusionParams, PairEvidence, components, detect
+from agreemint.services.rewards import expected_correct, held_reason, latest_qualities
 from agreemint.services.standing import get_standing
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import (
     Answer,
     Campaign,
-    ConsensusRound,
     Item,
     LedgerEntry,
     Notification,
     ReviewCase,
     Worker,
-    WorkerQuality,
 )
 from agreemint.store.types import utcnow
 
 MIN_GOLD = 3  # gold answers needed before gold, not consensus, is the accuracy evidence
 KIND = "collusion"
 HOLDABLE = ("verified", "pending")
-
-
-def held_reason(case_id: int) -> str:
-    return (f"held for review: answers match other accounts far more than chance "
-            f"(case #{case_id})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +116,8 @@ class CollusionScan:
         self, session: AsyncSession, campaign_id: int
     ) -> tuple[dict[int, tuple[float, float]], dict[int, str]]:
         """(correct, answered) recovered from the latest round's uniform-prior quality rows."""
-        latest = await session.scalar(
-            select(func.max(ConsensusRound.id)).where(ConsensusRound.campaign_id == campaign_id))
-        if latest is None:
-            return {}, {}
-        rows = await session.scalars(select(WorkerQuality).where(WorkerQuality.round_id == latest))
-        accuracy = {}
-        for q in rows:
-            n = float(q.answers)
-            accuracy[q.worker_id] = (float(np.clip(q.accuracy * (n + 2) - 1.0, 0.0, n)), n)
+        accuracy = {q.worker_id: (expected_correct(q), float(q.answers))
+                    for q in await latest_qualities(session, campaign_id)}
         return accuracy, dict.fromkeys(accuracy, "consensus")
 
     async def _decided(

@@ -27,17 +27,15 @@ from agreemint.domain import SEPARATOR, TaskType, canonical_label, join_selectio
 from agreemint.errors import AgreemintError, NotFound
 from agreemint.services.audit import audit
 from agreemint.services.campaign_control import CampaignControl, Viewer
-from agreemint.services.rewards import posterior_quality
+from agreemint.services.rewards import latest_qualities, posterior_quality
 from agreemint.services.standing import Purpose
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import (
     Answer,
     AuditEntry,
     Campaign,
-    ConsensusRound,
     Item,
     Notification,
-    WorkerQuality,
 )
 
 PROMOTED = "promoted"
@@ -153,11 +151,8 @@ class GoldReview:
 
     async def _tallies(self, session: AsyncSession, campaign_id: int) -> dict[int, Counter[str]]:
         """Per gold item: the task answers of the campaign's good workers, counted by label."""
-        latest = select(func.max(ConsensusRound.id)).where(
-            ConsensusRound.campaign_id == campaign_id).scalar_subquery()
-        good = {q.worker_id for q in await session.scalars(
-            select(WorkerQuality).where(WorkerQuality.round_id == latest))
-            if posterior_quality(q, self._prior) >= self._settings.good_worker_quality}
+        good = {q.worker_id for q in await latest_qualities(session, campaign_id)
+                if posterior_quality(q, self._prior) >= self._settings.good_worker_quality}
         tallies: dict[int, Counter[str]] = {}
         rows = await session.execute(
             select(Answer.item_id, Answer.worker_id, Answer.label)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,9 +75,21 @@ def posterior_quality(
     a, b = prior
     if stored is None:
         return a / (a + b)
+    return (a + expected_correct(stored)) / (a + b + stored.answers)
+
+
+def expected_correct(stored: WorkerQuality) -> float:
+    """The expected number of correct answers behind a round's uniform-prior accuracy row."""
     n = stored.answers
-    correct = min(max(stored.accuracy * (n + 2) - 1.0, 0.0), float(n))
-    return (a + correct) / (a + b + n)
+    return min(max(stored.accuracy * (n + 2) - 1.0, 0.0), float(n))
+
+
+async def latest_qualities(session: AsyncSession, campaign_id: int) -> list[WorkerQuality]:
+    """Every worker's quality row from the campaign's latest round (none before a round)."""
+    latest = select(func.max(ConsensusRound.id)).where(
+        ConsensusRound.campaign_id == campaign_id).scalar_subquery()
+    return list(await session.scalars(
+        select(WorkerQuality).where(WorkerQuality.round_id == latest)))
 
 
 def decide(
@@ -101,7 +113,10 @@ def decide(
 
 
 def held_reason(case_id: int) -> str:
-    return f"held for a manager's review (case #{case_id})"
+    """Why a worker's rewards wait for a manager: moved there by the collusion scan, or decided
+    so while the case is open."""
+    return (f"held for review: answers match other accounts far more than chance "
+            f"(case #{case_id})")
 
 
 def _decide_label(

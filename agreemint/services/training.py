@@ -41,10 +41,12 @@ NO_GOLD_LEFT = (
 )
 
 
-def training_size(settings: TrustSettings, gold_count: int) -> int:
-    """Training questions for a new campaign with `gold_count` gold items: at most half its
-    gold, so hidden gold checks remain for the workers who pass."""
-    return max(0, min(settings.training_questions, gold_count // 2))
+def training_size(settings: TrustSettings, gold_count: int, wanted: int | None = None) -> int:
+    """Training questions for a new campaign with `gold_count` gold items (`wanted`, else the
+    operator's default): at most half its gold, so hidden gold checks remain for the workers
+    who pass."""
+    asked = settings.training_questions if wanted is None else wanted
+    return max(0, min(asked, gold_count // 2))
 
 
 def passed(correct: int, answered: int, threshold: float) -> bool:
