@@ -54,6 +54,10 @@ class TaskSettings(BaseModel):
 
     assignment_ttl_seconds: int = Field(default=600, ge=10)
     gold_rate: float = Field(default=0.1, ge=0.0, le=1.0)
+    # A task is drawn at random from this many best candidates (items nearest their overlap),
+    # so accounts asking one after another do not land on the same items and decide them
+    # alone. 1 = strictly in order.
+    spread: int = Field(default=8, ge=1, le=16)
 
 
 class ConsensusSettings(BaseModel):

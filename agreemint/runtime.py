@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -102,8 +103,10 @@ def build_services(
     clock: Clock = utcnow,
     chain: ChainContext | None = None,
     curve: QualityCurve | None = None,
+    rng: random.Random | None = None,
 ) -> Services:
-    """The services; `curve` should be read from the vault when a chain is attached."""
+    """The services; `curve` should be read from the vault when a chain is attached; `rng`
+    (seeded in simulations) draws tasks among the best candidates."""
     curve = curve or QualityCurve(settings.chain.min_quality_bps, settings.chain.max_multiplier_bps)
     chain_id = chain.deployment.chain_id if chain is not None else LOCAL_CHAIN_ID
     settlement = (SettlementService(sessionmaker, chain, settings.rewards)
@@ -120,7 +123,7 @@ def build_services(
                           rules=RuleEngine(settings.trust, clock, settings.trust.rules),
                           training=Training(settings.trust, clock),
                           early_gold=(settings.trust.early_gold_answers,
-                                      settings.trust.early_gold_rate)),
+                                      settings.trust.early_gold_rate), rng=rng),
         campaigns=CampaignService(sessionmaker, settings.trust),
         rounds=RoundService(sessionmaker, settings.consensus.aggregator),
         wallets=WalletService(sessionmaker, settings.wallet, chain_id, clock),

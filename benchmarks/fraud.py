@@ -1,13 +1,14 @@
 """Fraud benchmark: honest workers against spammers, a sybil farm and a colluding group.
 
     python benchmarks/fraud.py                 # both runs, seed 7
-    python benchmarks/fraud.py --seed 3 --items 300
+    python benchmarks/fraud.py --seed 3 --items 240 --gold 40   # a small campaign
 
-One campaign (4 labels, overlap 3 up to 5, hidden gold, 1 token per verified label) is worked
-through the real services on a temporary SQLite database, with a simulated clock, twice: with
-the trust defences (training, rules, sybil limits, collusion review with a manager who confirms
-every case the detector opens) and without them (the same crowd, same seed; tasks handed out
-with no training, rules or review). Nothing is mocked but time and the people:
+One campaign (1,000 items and 160 gold by default, 4 labels, overlap 3 up to 5, 1 token per
+verified label) is worked through the real services on a temporary SQLite database, with a
+simulated clock, twice: with the trust defences (training, rules, sybil limits, tasks drawn at
+random among the best candidates, collusion and ring review with a manager who confirms every
+case the detector opens) and without them (the same crowd, same seed; tasks handed out strictly
+in order, with no training, rules or review). Nothing is mocked but time and the people:
 
 - honest: accuracy 0.6-0.95, 3-12 s per answer;
 - spammers: tap at random, fast, keep retrying training after each cool-down;
@@ -158,10 +159,12 @@ async def simulate(seed: int, items: int, gold: int, defences: bool) -> Outcome:
         try:
             clock = SimClock()
             settings = Settings(_env_file=None, data_dir=Path(tmp))
-            services = build_services(create_sessionmaker(engine), settings, clock)
+            services = build_services(create_sessionmaker(engine), settings, clock,
+                                      rng=random.Random(seed))
             if not defences:
                 services = replace(services, tasks=TaskService(
-                    services.sessionmaker, settings.tasks, clock))
+                    services.sessionmaker, settings.tasks.model_copy(update={"spread": 1}),
+                    clock))
             campaign = await services.campaigns.create(CampaignSpec(
                 "Pets", "Which animal is it?", OPTIONS, overlap=3, reward_rate_micro=1_000_000,
                 max_overlap=5, target_confidence=0.9, gold_rate=0.12), specs)
@@ -274,8 +277,8 @@ def table(title: str, out: Outcome) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--items", type=int, default=240)
-    parser.add_argument("--gold", type=int, default=40)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--gold", type=int, default=160)
     args = parser.parse_args()
     without = asyncio.run(simulate(args.seed, args.items, args.gold, defences=False))
     with_ = asyncio.run(simulate(args.seed, args.items, args.gold, defences=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from agreemint.money import format_tokens
-from agreemint.services.review import CaseView, Pair
+from agreemint.services.review import CaseView, Pair, Ring
 
 MAX_PAIRS = 8
 NAME_CHARS = 40
@@ -43,6 +43,20 @@ def pair_line(view: CaseView, p: Pair) -> str:
             f"median gap {_gap(p.median_gap_s)}{lockstep}")
 
 
+def ring_lines(view: CaseView, ring: Ring) -> list[str]:
+    """A ring: the whole group's evidence, then each member's matches against the others."""
+    matched = sum(m.matched for m in ring.members)
+    judged = sum(m.items for m in ring.members)
+    lines = [f"• Ring of {len(ring.members)} on {ring.items} shared items: {matched}/{judged} "
+             f"answers matched the others' (p = {ring.p_value:.1g})"]
+    for m in ring.members[:MAX_PAIRS]:
+        lines.append(f"  – {_name(view, m.worker_id)}: {m.matched}/{m.items} vs "
+                     f"{m.bound:.0%} by chance")
+    if len(ring.members) > MAX_PAIRS:
+        lines.append(f"  … and {len(ring.members) - MAX_PAIRS} more member(s)")
+    return lines
+
+
 def case_text(view: CaseView, symbol: str = "LBL") -> str:
     """The case as a manager sees it: who, how much is held, the evidence, and what's decided."""
     held = sum(m.held for m in view.members)
@@ -54,6 +68,8 @@ def case_text(view: CaseView, symbol: str = "LBL") -> str:
     if view.status == "open":
         lines.append(f"Held: {held} reward(s), {format_tokens(held_wei, symbol)}")
     lines += ["", "Evidence:"]
+    for ring in view.rings[:2]:
+        lines += ring_lines(view, ring)
     lines += [pair_line(view, p) for p in view.pairs[:MAX_PAIRS]]
     if len(view.pairs) > MAX_PAIRS:
         lines.append(f"… and {len(view.pairs) - MAX_PAIRS} more pair(s)")

@@ -36,20 +36,36 @@ Limits. A group copying an excellent leader agrees little more than two excellen
 workers do; only lock-step timing (or many shared items) exposes it. Its labels are then as
 good as the leader's, which bounds the damage to the data (not to the budget).
 
-Groups are the connected components of flagged pairs.
+Rings. A group that spreads itself thin (three to an item, a dozen items per pair) slips under
+the pair test; collusion_groups.py tests such groups as a whole. Reported groups are the
+connected components of flagged pairs and rings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from agreemint.services.collusion_groups import RingEvidence, RingParams, find_rings
+from agreemint.services.collusion_math import (
+    beta_nodes,
+    binom_tail,
+    class_shares,
+    max_wrong_share,
+    wrong_coincidence,
+)
+
+__all__ = [
+    "CollusionParams", "CollusionReport", "PairEvidence", "PairStats", "RingEvidence",
+    "beta_nodes", "binom_tail", "class_shares", "components", "detect", "pair_stats",
+    "wrong_coincidence",
+]
+
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-_GRID = 2000  # points of the accuracy grid the Beta quantiles are read from
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +76,7 @@ class CollusionParams:
     lockstep_seconds: float = 3.0
     lockstep_agreement: float = 0.9
     nodes: int = 24  # quantile nodes per worker for the posterior average of the p-value
+    rings: RingParams = field(default_factory=RingParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +103,9 @@ class PairEvidence:
 @dataclass(frozen=True, slots=True)
 class CollusionReport:
     pairs: list[PairEvidence]  # flagged pairs, most improbable first
-    groups: list[list[int]]  # connected components of flagged pairs, sorted ids, largest first
+    groups: list[list[int]]  # connected components of flagged pairs and rings, largest first
     pairs_tested: int  # pairs with >= min_common shared items
+    rings: list[RingEvidence] = field(default_factory=list)  # most improbable first
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,65 +118,30 @@ class PairStats:
     shared: IntArray
     agreed: IntArray
     median_gap: FloatArray
+    errors: IntArray  # agreed on an answer the consensus confidently rejects (0 without `off`)
 
 
-def beta_nodes(correct: ArrayLike, answered: ArrayLike, nodes: int = 24) -> FloatArray:
-    """Quantiles at (g + 1/2)/nodes of Beta(1 + correct, 1 + answered - correct), one row each.
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """One answer per (worker, item), the first given: worker index into `workers`, item id,
+    label, time."""
 
-    Inverted from the CDF on a fine grid (numpy has no Beta quantile); equal-mass nodes make
-    a plain mean over them an expectation over the posterior."""
-    c = np.atleast_1d(np.asarray(correct, dtype=float))
-    n = np.atleast_1d(np.asarray(answered, dtype=float))
-    c = np.clip(c, 0.0, n)
-    x = (np.arange(_GRID) + 0.5) / _GRID
-    log_pdf = c[:, None] * np.log(x) + (n - c)[:, None] * np.log1p(-x)
-    pdf = np.exp(log_pdf - log_pdf.max(axis=1, keepdims=True))
-    cdf = np.cumsum(pdf, axis=1)
-    cdf /= cdf[:, -1:]
-    probs = (np.arange(nodes) + 0.5) / nodes
-    rows = [np.interp(probs, cdf_row, x) for cdf_row in cdf]
-    return np.array(rows).reshape(c.size, nodes)
+    workers: IntArray  # the distinct worker ids
+    worker: IntArray
+    item: IntArray
+    label: NDArray[np.generic]
+    at: FloatArray
 
 
-def wrong_coincidence(label_counts: ArrayLike, n_classes: int) -> float:
-    """w: the chance two independent wrong answers on one item coincide (see module doc)."""
-    k = max(int(n_classes), 2)
-    counts = np.zeros(k, dtype=float)
-    given = np.asarray(label_counts, dtype=float)[:k]
-    counts[: given.size] = given
-    if counts.sum() <= 0:
-        return 1.0 / (k - 1)
-    pi = (counts + 0.5) / (counts.sum() + 0.5 * k)  # smoothed so no class is impossible
-    w = 0.0
-    for c in range(k):
-        others = np.delete(pi, c) / (1.0 - pi[c])
-        w += pi[c] * float(np.sum(others**2))
-    return max(w, 1.0 / (k - 1))
-
-
-def binom_tail(agreed: ArrayLike, n: ArrayLike, p: ArrayLike) -> FloatArray:
-    """P(X >= agreed) for X ~ Binomial(n, p), elementwise, summed exactly in log space."""
-    a = np.asarray(agreed, dtype=np.int64)
-    nn = np.asarray(n, dtype=np.int64)
-    pp = np.clip(np.asarray(p, dtype=float), 1e-300, 1.0 - 1e-16)
-    a, nn, pp = np.broadcast_arrays(a, nn, pp)
-    a, nn, pp = a.ravel(), nn.ravel(), pp.ravel()
-    out = np.ones(a.size)
-    todo = np.flatnonzero(a > 0)
-    if todo.size == 0:
-        return out
-    a, nn, pp = a[todo], nn[todo], pp[todo]
-    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, int(nn.max()) + 1)))])
-    lengths = nn - a + 1  # the terms k = a..n of each tail
-    seg = np.repeat(np.arange(a.size), lengths)
-    starts = np.cumsum(lengths) - lengths
-    k = a[seg] + np.arange(seg.size) - starts[seg]
-    terms = (log_fact[nn[seg]] - log_fact[k] - log_fact[nn[seg] - k]
-             + k * np.log(pp[seg]) + (nn[seg] - k) * np.log1p(-pp[seg]))
-    peak = np.maximum.reduceat(terms, starts)
-    total = np.add.reduceat(np.exp(terms - peak[seg]), starts)
-    out[todo] = np.minimum(np.exp(peak + np.log(total)), 1.0)
-    return out
+def first_answers(worker: ArrayLike, item: ArrayLike, label: ArrayLike, at: ArrayLike) -> Answers:
+    w_ids, w = np.unique(np.asarray(worker, dtype=np.int64), return_inverse=True)
+    it = np.asarray(item, dtype=np.int64).ravel()
+    lab = np.asarray(label).ravel()
+    t = np.asarray(at, dtype=float).ravel()
+    _, first = np.unique(w.astype(np.int64) * (int(it.max(initial=0)) + 1) + it,
+                         return_index=True)
+    first.sort()
+    return Answers(w_ids, w[first].astype(np.int64), it[first], lab[first], t[first])
 
 
 def pair_stats(worker: ArrayLike, item: ArrayLike, label: ArrayLike, at: ArrayLike) -> PairStats:
@@ -168,16 +151,16 @@ def pair_stats(worker: ArrayLike, item: ArrayLike, label: ArrayLike, at: ArrayLi
     index arithmetic, so the work is Σ_items m² (m = answers on the item), never workers².
     A repeated (worker, item) keeps its first answer.
     """
-    w_ids, w = np.unique(np.asarray(worker, dtype=np.int64), return_inverse=True)
-    it = np.asarray(item, dtype=np.int64).ravel()
-    lab = np.asarray(label).ravel()
-    t = np.asarray(at, dtype=float).ravel()
-    _, first = np.unique(w.astype(np.int64) * (int(it.max(initial=0)) + 1) + it,
-                         return_index=True)
-    first.sort()
-    w, it, lab, t = w[first].astype(np.int64), it[first], lab[first], t[first]
-    order = np.argsort(it, kind="stable")
-    w, it, lab, t = w[order], it[order], lab[order], t[order]
+    return _pair_stats(first_answers(worker, item, label, at))
+
+
+def _pair_stats(answers: Answers, off: NDArray[np.bool_] | None = None) -> PairStats:
+    """`off`, per answer: its label is one the consensus confidently rejects."""
+    w_ids = answers.workers
+    order = np.argsort(answers.item, kind="stable")
+    w, it = answers.worker[order], answers.item[order]
+    lab, t = answers.label[order], answers.at[order]
+    wrong = np.zeros(it.size, dtype=bool) if off is None else off[order]
     # Each answer pairs with the later answers of its item.
     ends = np.concatenate([np.flatnonzero(np.diff(it)) + 1, [it.size]])
     group_end = np.repeat(ends, np.diff(np.concatenate([[0], ends])))
@@ -189,35 +172,45 @@ def pair_stats(worker: ArrayLike, item: ArrayLike, label: ArrayLike, at: ArrayLi
     lo, hi = np.minimum(wl, wr), np.maximum(wl, wr)
     key = lo * w_ids.size + hi
     agree = (lab[left] == lab[right]).astype(np.int64)
+    erred = agree * wrong[left]
     gap = np.abs(t[left] - t[right])
     # Sort by (pair, gap) once: counts, agreements and medians fall out of the segments.
     order = np.lexsort((gap, key))
-    key, agree, gap = key[order], agree[order], gap[order]
+    key, agree, erred, gap = key[order], agree[order], erred[order], gap[order]
     keys, starts, shared = np.unique(key, return_index=True, return_counts=True)
-    agreed = np.add.reduceat(agree, starts) if keys.size else np.zeros(0, np.int64)
+    none = np.zeros(0, np.int64)
+    agreed = np.add.reduceat(agree, starts) if keys.size else none
+    errors = np.add.reduceat(erred, starts) if keys.size else none
     median = (gap[starts + (shared - 1) // 2] + gap[starts + shared // 2]) / 2.0
     return PairStats(w_ids, keys // w_ids.size, keys % w_ids.size, shared.astype(np.int64),
-                     agreed.astype(np.int64), median)
+                     agreed.astype(np.int64), median, errors.astype(np.int64))
 
 
 def detect(
     worker: ArrayLike, item: ArrayLike, label: ArrayLike, at: ArrayLike,
     accuracy: Mapping[int, tuple[float, float]], n_classes: int,
     params: CollusionParams | None = None,
+    consensus: Mapping[int, tuple[object, float]] | None = None,
 ) -> CollusionReport:
     """Flagged pairs and groups among answers on non-gold items.
 
     `accuracy`: worker id -> (correct, answered), the evidence of the worker's accuracy (see
-    the module doc); a worker missing from it is judged under the uniform prior.
+    the module doc); a worker missing from it is judged under the uniform prior. `consensus`:
+    item id -> (label, confidence) from the latest round, which sharpens the ring test.
     """
     params = params or CollusionParams()
     labels = np.asarray(label)
     if labels.size == 0:
         return CollusionReport([], [], 0)
-    _, label_codes, label_counts = np.unique(labels, return_inverse=True, return_counts=True)
-    w = wrong_coincidence(label_counts, max(int(n_classes), int(label_counts.size), 2))
-    stats = pair_stats(worker, item, label_codes, at)
-    keep = stats.shared >= params.min_common
+    label_ids, label_codes, label_counts = np.unique(labels, return_inverse=True,
+                                                     return_counts=True)
+    k = max(int(n_classes), int(label_counts.size), 2)
+    w = wrong_coincidence(label_counts, k)
+    answers = first_answers(worker, item, label_codes, at)
+    cons = _consensus_codes(consensus or {}, label_ids)
+    stats = _pair_stats(answers, _rejected(answers, cons, params.rings.trust_cap))
+    least = min(params.min_common, params.rings.edge_min_common)
+    keep = stats.shared >= least
     left, right = stats.left[keep], stats.right[keep]
     n, a, gap = stats.shared[keep], stats.agreed[keep], stats.median_gap[keep]
     evidence = np.array([accuracy.get(int(x), (0.0, 0.0)) for x in stats.workers],
@@ -226,12 +219,14 @@ def detect(
     expected = _agreement(q[left], q[right], w)
     rate = a / np.maximum(n, 1)
     p = np.ones(n.size)
-    candidates = np.flatnonzero(rate - expected > params.margin)  # the tail only where it matters
+    above = rate - expected > params.margin
+    candidates = np.flatnonzero(above)  # the tail only where it matters
     if candidates.size:
         p[candidates] = _averaged_tail(a[candidates], n[candidates], left[candidates],
                                        right[candidates], evidence, w, params.nodes)
-    by_agreement = (p < params.p_value) & (rate - expected > params.margin)
-    by_lockstep = (gap <= params.lockstep_seconds) & (rate >= params.lockstep_agreement)
+    judged = n >= params.min_common
+    by_agreement = judged & (p < params.p_value) & above
+    by_lockstep = judged & (gap <= params.lockstep_seconds) & (rate >= params.lockstep_agreement)
     pairs = [
         PairEvidence(
             int(stats.workers[left[i]]), int(stats.workers[right[i]]), int(n[i]), int(a[i]),
@@ -242,7 +237,40 @@ def detect(
         for i in np.flatnonzero(by_agreement | by_lockstep)
     ]
     pairs.sort(key=lambda e: (e.p_value, -e.shared, e.a, e.b))
-    return CollusionReport(pairs, components([(e.a, e.b) for e in pairs]), int(n.size))
+    errors = stats.errors[keep] if keep.size else np.zeros(0, np.int64)
+    edges = np.flatnonzero((above & (p < params.rings.edge_p))
+                           | ((errors >= params.rings.edge_errors) & above))
+    rings = find_rings(
+        stats.workers, (answers.worker, answers.item, answers.label.astype(np.int64)), cons,
+        list(zip(left[edges].tolist(), right[edges].tolist(), strict=True)), evidence,
+        max_wrong_share(label_counts, k), params.margin, params.p_value, params.nodes,
+        params.rings)
+    links = [(e.a, e.b) for e in pairs]
+    links += [(g.workers[0], x) for g in rings for x in g.workers[1:]]
+    return CollusionReport(pairs, components(links), int(judged.sum()), rings)
+
+
+def _consensus_codes(
+    consensus: Mapping[int, tuple[object, float]], label_ids: NDArray[np.generic]
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """(sorted item ids, label code or -1 for a label nobody answered, confidence)."""
+    items = np.array(sorted(consensus), dtype=np.int64)
+    codes = {v: c for c, v in enumerate(label_ids.tolist())}
+    labels = np.array([codes.get(consensus[int(i)][0], -1) for i in items], dtype=np.int64)
+    confidence = np.array([float(consensus[int(i)][1]) for i in items], dtype=float)
+    return items, labels, confidence
+
+
+def _rejected(answers: Answers, cons: tuple[IntArray, IntArray, FloatArray],
+              cap: float) -> NDArray[np.bool_]:
+    """Per answer: the consensus names another label with more than even confidence."""
+    items, labels, confidence = cons
+    if items.size == 0:
+        return np.zeros(answers.item.size, dtype=bool)
+    at = np.minimum(np.searchsorted(items, answers.item), items.size - 1)
+    known = (items[at] == answers.item) & (labels[at] >= 0)
+    return np.asarray(known & (labels[at] != answers.label)
+                      & (np.minimum(confidence[at], cap) > 0.5), dtype=bool)
 
 
 def _agreement(qi: FloatArray, qj: FloatArray, w: float) -> FloatArray:

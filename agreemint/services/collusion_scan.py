@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.config import TrustSettings
 from agreemint.services.audit import audit
-from agreemint.services.collusion import CollusionParams, PairEvidence, components, detect
+from agreemint.services.collusion import (
+    CollusionParams,
+    PairEvidence,
+    RingEvidence,
+    components,
+    detect,
+)
 from agreemint.services.rewards import expected_correct, held_reason, latest_qualities
 from agreemint.services.standing import get_standing
 from agreemint.store.engine import SessionMaker
@@ -49,6 +55,7 @@ class _Inputs:
     at: list[float]
     accuracy: dict[int, tuple[float, float]]
     sources: dict[int, str]
+    consensus: dict[int, tuple[object, float]]
 
 
 class CollusionScan:
@@ -72,17 +79,22 @@ class CollusionScan:
                 return []
             data = await self._inputs(session, campaign_id)
             report = detect(data.worker, data.item, data.label, data.at, data.accuracy,
-                            len(campaign.label_options or []), self.params)
+                            len(campaign.label_options or []), self.params, data.consensus)
             busy, cleared = await self._decided(session, campaign_id)
             fresh = [p for p in report.pairs
                      if not ({p.a, p.b} <= busy or frozenset((p.a, p.b)) in cleared)]
+            rings = [g for g in report.rings
+                     if not (set(g.workers) <= busy or _all_cleared(g.workers, cleared))]
+            links = [(p.a, p.b) for p in fresh]
+            links += [(g.workers[0], w) for g in rings for w in g.workers[1:]]
             opened = []
-            for group in components([(p.a, p.b) for p in fresh]):
+            for group in components(links):
                 members = [w for w in group if w not in busy]
                 if not members:
                     continue
                 pairs = [p for p in fresh if p.a in members or p.b in members]
-                opened.append(await self._open(session, campaign, members, pairs, data))
+                own = [g for g in rings if set(g.workers) & set(members)]
+                opened.append(await self._open(session, campaign, members, pairs, own, data))
             await session.commit()
             return opened
 
@@ -108,9 +120,15 @@ class CollusionScan:
             if answered >= MIN_GOLD:  # hidden gold beats consensus (see collusion.py)
                 accuracy[int(worker_id)] = (float(correct or 0), float(answered))
                 sources[int(worker_id)] = "gold"
+        consensus: dict[int, tuple[object, float]] = {
+            int(i): (str(label), float(conf or 0.0)) for i, label, conf in (await session.execute(
+                select(Item.id, Item.consensus_label, Item.confidence).where(
+                    Item.campaign_id == campaign_id, Item.is_gold.is_(False),
+                    Item.consensus_label.is_not(None), Item.confidence.is_not(None))
+            )).all()}
         return _Inputs([int(r[0]) for r in rows], [int(r[1]) for r in rows],
                        [str(r[2]) for r in rows], [r[3].timestamp() for r in rows],
-                       accuracy, sources)
+                       accuracy, sources, consensus)
 
     async def _consensus_accuracy(
         self, session: AsyncSession, campaign_id: int
@@ -138,12 +156,14 @@ class CollusionScan:
     # -------------------------------------------------------------- acting
 
     async def _open(self, session: AsyncSession, campaign: Campaign, members: list[int],
-                    pairs: list[PairEvidence], data: _Inputs) -> int:
-        involved = sorted({w for p in pairs for w in (p.a, p.b)})
+                    pairs: list[PairEvidence], rings: list[RingEvidence], data: _Inputs) -> int:
+        involved = sorted({w for p in pairs for w in (p.a, p.b)}
+                          | {w for g in rings for w in g.workers})
         row = ReviewCase(
             campaign_id=campaign.id, kind=KIND, workers=members, created_at=self._now(),
             evidence={
                 "pairs": [p.as_json() for p in pairs],
+                "rings": [g.as_json() for g in rings],
                 "accuracy": {str(w): {"source": data.sources.get(w, "none"),
                                       "correct": round(data.accuracy.get(w, (0, 0))[0], 1),
                                       "answered": round(data.accuracy.get(w, (0, 0))[1], 1)}
@@ -169,7 +189,8 @@ class CollusionScan:
             names = await _names(session, involved)
             session.add(Notification(
                 worker_id=campaign.owner_id, dedupe_key=f"review:{row.id}:owner",
-                text=owner_notice(row.id, campaign, members, pairs, names, sum(held.values()))))
+                text=owner_notice(row.id, campaign, members, pairs, rings, names,
+                                  sum(held.values()))))
         return row.id
 
     async def _hold(self, session: AsyncSession, campaign_id: int, worker_id: int,
@@ -205,12 +226,28 @@ def member_notice(case_id: int, campaign_name: str, held: int) -> str:
 
 
 def owner_notice(case_id: int, campaign: Campaign, members: list[int],
-                 pairs: list[PairEvidence], names: dict[int, str], held: int) -> str:
-    top = pairs[0]
+                 pairs: list[PairEvidence], rings: list[RingEvidence], names: dict[int, str],
+                 held: int) -> str:
+    who = escape(", ".join(names.get(w, str(w)) for w in members))
+    if pairs:
+        top = pairs[0]
+        evidence = (f"in {len(pairs)} suspicious pair(s); strongest: {top.agreed}/{top.shared} "
+                    f"shared items agreed vs {top.expected:.0%} expected (p = {top.p_value:.1g}, "
+                    f"median gap {top.median_gap_s:.0f} s)")
+    else:
+        ring = rings[0]
+        matched = sum(m.matched for m in ring.members)
+        judged = sum(m.items for m in ring.members)
+        evidence = (f"answering as a ring: {matched}/{judged} answers matched the others on "
+                    f"{ring.items} shared items (p = {ring.p_value:.1g})")
     return (
         f"🔎 Campaign #{campaign.id}: suspected collusion, case #{case_id}. "
-        f"{len(members)} worker(s) ({escape(', '.join(names.get(w, str(w)) for w in members))}) "
-        f"in {len(pairs)} suspicious pair(s); strongest: {top.agreed}/{top.shared} shared items "
-        f"agreed vs {top.expected:.0%} expected (p = {top.p_value:.1g}, median gap "
-        f"{top.median_gap_s:.0f} s). {held} reward(s) held. Decide with /review."
+        f"{len(members)} worker(s) ({who}) {evidence}. {held} reward(s) held. "
+        "Decide with /review."
     )
+
+
+def _all_cleared(workers: list[int], cleared: set[frozenset[int]]) -> bool:
+    """A manager released a case with all of these workers in it: the same ring again is not
+    news."""
+    return all(frozenset((a, b)) in cleared for a in workers for b in workers if a < b)

@@ -15,7 +15,7 @@ campaign (their later answers are withheld by the rewards service).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -71,6 +71,21 @@ class Pair:
 
 
 @dataclass(frozen=True, slots=True)
+class RingMember:
+    worker_id: int
+    items: int  # shared items where the rest of the ring gave one answer
+    matched: int  # how many of those the member's answer matched
+    bound: float  # chance of a match if the member answered independently (mean)
+
+
+@dataclass(frozen=True, slots=True)
+class Ring:
+    members: list[RingMember]
+    items: int
+    p_value: float
+
+
+@dataclass(frozen=True, slots=True)
 class CaseView:
     id: int
     campaign_id: int
@@ -81,8 +96,9 @@ class CaseView:
     decided_at: datetime | None
     members: list[Member]
     pairs: list[Pair]
-    names: dict[int, str]  # every worker named in the pairs (members and their partners)
+    names: dict[int, str]  # every worker named in the evidence (members and their partners)
     notes: list[str]
+    rings: list[Ring] = field(default_factory=list)
 
 
 class ReviewService:
@@ -225,7 +241,12 @@ class ReviewService:
                       float(p["expected"]), float(p["p_value"]), float(p["median_gap_s"]),
                       tuple(p.get("reasons", ())))
                  for p in (row.evidence or {}).get("pairs", [])]
-        ids = sorted({*row.workers, *(w for p in pairs for w in (p.a, p.b))})
+        rings = [Ring([RingMember(int(m["worker"]), int(m["items"]), int(m["matched"]),
+                                  float(m["bound"])) for m in g["members"]],
+                      int(g["items"]), float(g["p_value"]))
+                 for g in (row.evidence or {}).get("rings", [])]
+        ids = sorted({*row.workers, *(w for p in pairs for w in (p.a, p.b)),
+                      *(m.worker_id for g in rings for m in g.members)})
         people = {int(i): (f, u) for i, f, u in (await session.execute(
             select(Worker.id, Worker.first_name, Worker.username).where(Worker.id.in_(ids))
         )).all()}
@@ -245,7 +266,7 @@ class ReviewService:
         return CaseView(row.id, row.campaign_id, campaign_name or "", row.kind, row.status,
                         row.created_at, row.decided_at, members, pairs,
                         {w: _display(w, *people.get(w, ("", None))) for w in ids},
-                        list((row.evidence or {}).get("notes", [])))
+                        list((row.evidence or {}).get("notes", [])), rings)
 
 
 def _display(worker_id: int, first_name: str, username: str | None) -> str:

@@ -9,6 +9,7 @@ no slot: the item is already resolved, and the reviewers are extra eyes, not ove
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -61,9 +62,11 @@ class Claimer:
     def __init__(
         self, settings: TaskSettings, clock: Clock, gate: Gate | None = None,
         qualification: Qualification | None = None, reviews: Reviews | None = None,
-        early_gold: tuple[int, float] = (0, 0.0),
+        early_gold: tuple[int, float] = (0, 0.0), rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
+        # Not for secrecy: only to make the order unpredictable to the next account in line.
+        self._rng = rng or random.Random()
         self._early_gold = early_gold
         self._now = clock
         self._gate = gate
@@ -95,17 +98,23 @@ class Claimer:
                 item_id = await self._qualification.training_item(session, worker.id, campaign.id)
                 if item_id is not None and await self._take_slot(session, item_id):
                     return await self._issue(session, worker.id, item_id, Purpose.TRAINING)
-            ids = [row.id for row in regular if row.campaign_id == campaign.id]
+            ids = self._spread([row.id for row in regular if row.campaign_id == campaign.id])
             if gold_turn(worker.answers_count, await self._gold_rate(session, worker, campaign)):
                 gold = self._candidates(worker.id, True, excluded).where(
                     Item.campaign_id == campaign.id
                 )
-                ids = [row.id for row in await session.execute(gold)] + ids
+                ids = self._spread([row.id for row in await session.execute(gold)]) + ids
             for item_id in ids:
                 if await self._take_slot(session, item_id):
                     return await self._issue(session, worker.id, item_id, Purpose.TASK)
             excluded.add(campaign.id)
         return None
+
+    def _spread(self, ids: list[int]) -> list[int]:
+        """The best `spread` candidates in random order, then the rest in order."""
+        head = ids[: self._settings.spread]
+        self._rng.shuffle(head)
+        return head + ids[self._settings.spread:]
 
     async def _gold_rate(self, session: AsyncSession, worker: Worker, campaign: Campaign) -> float:
         rate = self._settings.gold_rate if campaign.gold_rate is None else campaign.gold_rate

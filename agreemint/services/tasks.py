@@ -8,6 +8,7 @@ answer). Everything an answer triggers commits together with it.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
@@ -84,6 +85,7 @@ class TaskService:
         self, sessionmaker: SessionMaker, settings: TaskSettings, clock: Clock = utcnow, *,
         rules: Rules | None = None, training: Trainer | None = None,
         appeals: Appeals | None = None, early_gold: tuple[int, float] = (0, 0.0),
+        rng: random.Random | None = None,
     ) -> None:
         self._sm = sessionmaker
         self._settings = settings
@@ -91,7 +93,7 @@ class TaskService:
         self._rules = rules
         self._training = training
         self._appeals = appeals
-        self._claimer = Claimer(settings, clock, rules, training, appeals, early_gold)
+        self._claimer = Claimer(settings, clock, rules, training, appeals, early_gold, rng)
 
     async def next_task(self, worker_id: int) -> TaskView | None:
         """The worker's open task, or a new one; None when nothing is left for this worker."""

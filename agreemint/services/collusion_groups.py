@@ -1,0 +1,230 @@
+"""Group-level collusion test: a ring whose every pair shares too few items to convict on its
+own, but whose members keep matching one another across many items. Pure numpy.
+
+Why pairs are not enough. A leader and five copiers who land three to an item give each pair
+only a dozen shared items; at 100% agreement against ~50% expected that is p ~ 1e-4 per pair,
+far from the 1e-6 bar that keeps honest crowds clear. Across the ring, though, there are a hundred
+such items, and the chance of all of them lining up is astronomically small.
+
+Candidates. Pairs with a few shared items (`edge_min_common`), agreement above expectation by
+the pair test's margin and a weak pair p-value (`edge_p`), or pairs that agreed on at least
+`edge_errors` answers the consensus confidently rejects, are the edges of a graph; each connected
+component with at least `min_size` workers is a candidate ring.
+
+Member test. On every item a member shares with the rest of the ring where the others (those
+who answered it) gave one answer l, does the member give it too? Under independence the member
+matches with probability b(q) = P(l true)·q + (1 − P(l true))·(1 − q)·r: q when l is right, and
+(1 − q) times r, the largest chance that a wrong answer lands on a given label (r = max over
+c ≠ d of π_d / (1 − π_c), from the class distribution π; 1/(K − 1) when classes are even), when
+it is wrong. P(l true) comes from the round's consensus, trusted at most to `trust_cap` (posteriors
+are overconfident) and only as an interval: [min(confidence, cap), 1] when l is the consensus
+label, [0, 1 − min(confidence, cap)] when it is not, [0, 1] without a consensus; b is taken at
+the worse end. Copying shows most where the copied answer is wrong and the rest of the crowd
+says so: there b is about (1 − q)/3 instead of q. With a matches on n items, the Poisson-binomial
+tail P(X ≥ a) is averaged over the accuracy posterior of q (gold first, see collusion.py).
+Members whose own p-value is weak (`member_p`) or whose match rate is within the margin of the
+mean b are dropped from the candidate and the test repeats on what is left (split again into
+connected pieces): an honest worker who happened to link two suspects is not put in a ring.
+
+Ring test. Members in worker-id order (a fixed order, not one chosen by the answers); member j is
+tested against members 1..j-1 only. Given the true labels, member j's answers are independent of
+the earlier members' under independence, so each of these p-values is valid given the ones
+before it and Fisher's combination −2 Σ ln p_j ~ χ²(2(k − 1)) is a valid p-value for the ring.
+A ring is reported when it is below the pair test's `p_value`.
+
+Limits. Selecting candidates and dropping members looks at the same answers the ring test uses,
+so the p-value is optimistic by an unknown factor; the bar is the pair test's (1e-6), and the
+tests in tests/unit/test_collusion.py check that honest crowds stay clear.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agreemint.services.collusion_math import beta_nodes, poisson_binomial_tail
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class RingParams:
+    edge_p: float = 0.05
+    edge_min_common: int = 3
+    edge_errors: int = 2
+    member_p: float = 0.01
+    min_size: int = 3
+    trust_cap: float = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class MemberEvidence:
+    worker: int
+    items: int  # shared items on which the rest of the ring gave one answer
+    matched: int  # of those, how many the member's answer matched
+    bound: float  # chance of a match under independence (posterior mean of u(q))
+    p_value: float  # P(X >= matched | items, u(q)), averaged over q
+
+    def as_json(self) -> dict[str, object]:
+        return {"worker": self.worker, "items": self.items, "matched": self.matched,
+                "bound": round(self.bound, 4), "p_value": float(f"{self.p_value:.3g}")}
+
+
+@dataclass(frozen=True, slots=True)
+class RingEvidence:
+    members: tuple[MemberEvidence, ...]  # by worker id
+    items: int  # distinct items answered by two or more members
+    p_value: float  # the ring test (Fisher over the sequential member tests)
+
+    @property
+    def workers(self) -> list[int]:
+        return [m.worker for m in self.members]
+
+    def as_json(self) -> dict[str, object]:
+        return {"members": [m.as_json() for m in self.members], "items": self.items,
+                "p_value": float(f"{self.p_value:.3g}")}
+
+
+@dataclass(frozen=True, slots=True)
+class _Answers:
+    """Deduplicated answers as index arrays: worker index, item id, label code; and the
+    consensus per item (sorted item ids, label code or -1, confidence)."""
+
+    worker: IntArray
+    item: IntArray
+    label: IntArray
+    cons_item: IntArray
+    cons_label: IntArray
+    cons_confidence: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Items answered by two or more members × members (label code, -1 = no answer), and
+    the interval of P(label true) per item for each label (see the module doc)."""
+
+    labels: IntArray
+    cons_label: IntArray  # -1 when the item has no consensus
+    trust: FloatArray
+
+
+def find_rings(
+    workers: IntArray, answers: tuple[IntArray, IntArray, IntArray],
+    consensus: tuple[IntArray, IntArray, FloatArray], edges: list[tuple[int, int]],
+    evidence: FloatArray, r: float, margin: float, p_value: float, nodes: int,
+    params: RingParams,
+) -> list[RingEvidence]:
+    """Rings among the connected components of candidate `edges` (pairs of worker indexes
+    into `workers`).
+
+    `answers`: (worker index, item, label code), one answer per (worker, item); `consensus`:
+    (sorted item ids, consensus label code or -1, confidence); `evidence`: (correct, answered)
+    per worker index.
+    """
+    data = _Answers(*answers, *consensus)
+    rings = []
+    todo = _split(edges, None, params.min_size)
+    while todo:
+        members = todo.pop()
+        grid = beta_nodes(evidence[members, 0], evidence[members, 1], nodes)
+        table = _table(data, members, params.trust_cap)
+        every = [_member(table, j, np.arange(len(members)) != j, grid[j], r)
+                 for j in range(len(members))]
+        keep = [members[j] for j, (n, a, u, p) in enumerate(every)
+                if n > 0 and p < params.member_p and a / n - u > margin]
+        if len(keep) < len(members):
+            # Whoever linked the others may be the one dropped: split what is left again.
+            todo += _split(edges, set(keep), params.min_size)
+            continue
+        sequential = [_member(table, j, np.arange(len(members)) < j, grid[j], r)[3]
+                      for j in range(1, len(members))]
+        ring = RingEvidence(
+            tuple(MemberEvidence(int(workers[w]), n, a, u, p)
+                  for w, (n, a, u, p) in zip(members, every, strict=True)),
+            int(table.labels.shape[0]), fisher(sequential))
+        if ring.p_value < p_value:
+            rings.append(ring)
+    rings.sort(key=lambda g: (g.p_value, g.members[0].worker))
+    return rings
+
+
+def _split(edges: list[tuple[int, int]], among: set[int] | None,
+           min_size: int) -> list[list[int]]:
+    """Connected components (sorted) of the edges within `among` (all when None)."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        if among is None or (a in among and b in among):
+            parent[root(a)] = root(b)
+    groups: dict[int, list[int]] = {}
+    for x in list(parent):
+        groups.setdefault(root(x), []).append(x)
+    return [sorted(g) for g in groups.values() if len(g) >= min_size]
+
+
+def _table(data: _Answers, members: list[int], cap: float) -> _Table:
+    mine = np.isin(data.worker, members)
+    w, it, lab = data.worker[mine], data.item[mine], data.label[mine]
+    items, row = np.unique(it, return_inverse=True)
+    col = np.searchsorted(np.asarray(members), w)
+    labels = np.full((items.size, len(members)), -1, dtype=np.int64)
+    labels[row, col] = lab
+    shared = (labels >= 0).sum(axis=1) >= 2
+    items, labels = items[shared], labels[shared]
+    cons = np.full(items.size, -1, dtype=np.int64)
+    trust = np.zeros(items.size)
+    if data.cons_item.size:
+        at = np.minimum(np.searchsorted(data.cons_item, items), data.cons_item.size - 1)
+        known = data.cons_item[at] == items
+        cons[known] = data.cons_label[at[known]]
+        trust[known] = data.cons_confidence[at[known]]
+    return _Table(labels, cons, np.clip(trust, 0.0, cap))
+
+
+def _member(table: _Table, j: int, others: NDArray[np.bool_], grid: FloatArray,
+            r: float) -> tuple[int, int, float, float]:
+    """(items, matched, mean bound, p-value) of member j against the `others` columns."""
+    rest = table.labels[:, others]
+    present = rest >= 0
+    high = np.where(present, rest, -1).max(axis=1, initial=-1)
+    big = np.iinfo(np.int64).max
+    low = np.where(present, rest, big).min(axis=1, initial=big)
+    judged = present.any(axis=1) & (high == low) & (table.labels[:, j] >= 0)
+    n = int(judged.sum())
+    if n == 0:
+        return 0, 0, 0.0, 1.0
+    target = high[judged]
+    a = int((table.labels[judged, j] == target).sum())
+    cons, trust = table.cons_label[judged], table.trust[judged]
+    # The interval of P(target is true), from the consensus (see the module doc).
+    lo = np.where(cons == target, trust, 0.0)
+    hi = np.where((cons >= 0) & (cons != target), 1.0 - trust, 1.0)
+    q = grid[:, None]
+    bound = np.maximum(lo * q + (1.0 - lo) * (1.0 - q) * r, hi * q + (1.0 - hi) * (1.0 - q) * r)
+    p = float(poisson_binomial_tail(a, bound).mean())
+    return n, a, float(bound.mean()), p
+
+
+def fisher(p_values: Sequence[float]) -> float:
+    """Fisher's combination: P(χ²(2m) >= −2 Σ ln p), in closed form for even degrees."""
+    m = len(p_values)
+    if m == 0:
+        return 1.0
+    half = -sum(math.log(max(p, 1e-300)) for p in p_values)  # x / 2
+    if half <= 0:
+        return 1.0
+    logs = [-half + i * math.log(half) - math.lgamma(i + 1) for i in range(m)]
+    peak = max(logs)
+    return min(1.0, math.exp(peak) * sum(math.exp(v - peak) for v in logs))
