@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
+from agreemint.config import TaskSettings
+from agreemint.domain import WorkerView
 from agreemint.errors import (
     AlreadyAnswered,
     AssignmentExpired,
@@ -16,6 +19,7 @@ from agreemint.errors import (
     NotFound,
 )
 from agreemint.runtime import Services
+from agreemint.services.tasks import TaskService
 from agreemint.store.models import Answer, Assignment, Item
 from tests.conftest import Clock
 from tests.factories import make_campaign, make_workers
@@ -195,3 +199,38 @@ async def test_gold_comes_from_the_same_campaign_at_its_own_rate(services: Servi
             select(func.count()).select_from(Answer).join(Item, Item.id == Answer.item_id)
             .where(Item.is_gold.is_(True)))
     assert gold_seen == 2 and other
+
+
+async def first_items(services: Services, tasks: TaskService,
+                      workers: list[WorkerView]) -> list[int]:
+    """Each worker in turn takes one task; the items they got."""
+    got = []
+    for w in workers:
+        task = await tasks.next_task(w.id)
+        assert task is not None
+        async with services.sessionmaker() as s:
+            got.append((await s.get_one(Assignment, task.assignment_id)).item_id)
+    return got
+
+
+async def test_accounts_asking_in_turn_do_not_fill_an_item_alone(services: Services,
+                                                                 clock: Clock) -> None:
+    """In strict order, three accounts asking one after another get the same item and decide
+    it among themselves; drawn among the best 8 candidates, they are spread out."""
+    await make_campaign(services, items=30, overlap=3)
+    workers = await make_workers(services, 30)
+    strict = TaskService(services.sessionmaker, TaskSettings(spread=1), clock)
+    spread = TaskService(services.sessionmaker, TaskSettings(spread=8), clock,
+                         rng=random.Random(5))
+    in_order = await first_items(services, strict, workers[:3])
+    assert len(set(in_order)) == 1
+    trios = [await first_items(services, spread, workers[k:k + 3]) for k in range(3, 30, 3)]
+    assert sum(len(set(t)) == 1 for t in trios) <= 2  # a whole trio on one item is now rare
+    # Spreading never overfills: every item still gets exactly its overlap in the end.
+    for w in workers:
+        while (task := await spread.next_task(w.id)) is not None:
+            await spread.record_answer(w.telegram_id, task.assignment_id, 0)
+    async with services.sessionmaker() as s:
+        counts = list(await s.scalars(select(func.count()).select_from(Answer)
+                                      .group_by(Answer.item_id)))
+    assert sorted(set(counts)) == [3] and len(counts) == 30

@@ -1,0 +1,75 @@
+"""A ring spread thin: five accounts sharing one answer sheet, three to an item, so no pair
+shares enough items to be convicted alone. The scan opens one case on the ring as a whole,
+and the manager sees the ring's evidence in /review (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from sqlalchemy import select, update
+
+from agreemint.config import Settings
+from agreemint.runtime import Services
+from agreemint.services.campaign_control import Viewer
+from agreemint.services.collusion_scan import CollusionScan
+from agreemint.store.models import Campaign, Item, LedgerEntry, ReviewCase
+from bot.review_texts import case_text
+from tests.conftest import Clock
+from tests.factories import OPTIONS, make_campaign, make_workers
+from tests.integration.trust.test_collusion import add_answers, notes
+
+OWNER_TG = 900
+
+
+async def test_a_thin_ring_is_held_as_one_case(services: Services, settings: Settings,
+                                                clock: Clock) -> None:
+    rng = np.random.default_rng(8)
+    owner = await services.workers.register(OWNER_TG, "Olga", "olga", "en")
+    cid = await make_campaign(services, items=40, gold=20)
+    async with services.sessionmaker() as s:
+        await s.execute(update(Campaign).where(Campaign.id == cid).values(owner_id=owner.id))
+        items = dict((await s.execute(select(Item.external_id, Item.id)
+                                      .where(Item.campaign_id == cid))).all())
+        await s.commit()
+    workers = [w.id for w in await make_workers(services, 9)]
+    honest, ring = workers[:4], workers[4:]
+    truth = {f"i{n}": OPTIONS[n % 3] for n in range(40)} | {f"g{n}": OPTIONS[n % 3]
+                                                           for n in range(20)}
+
+    def pick(ext: str, q: float) -> str:
+        right = truth[ext]
+        return right if rng.random() < q else str(rng.choice([o for o in OPTIONS if o != right]))
+
+    rows: list[tuple[int, int, str, float]] = []
+    for w in honest:
+        for ext in [f"i{n}" for n in rng.choice(40, 30, replace=False)] + [
+                f"g{n}" for n in range(20)]:
+            rows.append((w, items[ext], pick(ext, 0.85), float(rng.uniform(0, 86_400))))
+    trios = list(itertools.combinations(ring, 3))
+    for n in range(30):  # the sheet: accuracy 0.5, three members to an item
+        ext, t = f"i{n}", float(rng.uniform(0, 86_400))
+        label = pick(ext, 0.5)
+        rows += [(m, items[ext], label, t + 600 * (k + 1)) for k, m in enumerate(trios[n % 10])]
+    for n in range(20):  # gold from the same sheet
+        label = pick(f"g{n}", 0.5)
+        rows += [(m, items[f"g{n}"], label, float(rng.uniform(0, 86_400))) for m in ring]
+    await add_answers(services, clock, rows)
+
+    [case_id] = await CollusionScan(services.sessionmaker, settings.trust, clock).scan(cid)
+    async with services.sessionmaker() as s:
+        case = await s.get_one(ReviewCase, case_id)
+        held = list(await s.scalars(select(LedgerEntry.worker_id)
+                                    .where(LedgerEntry.status == "held")))
+    assert sorted(case.workers) == ring and case.evidence["pairs"] == []  # no pair alone
+    [evidence] = case.evidence["rings"]
+    assert [m["worker"] for m in evidence["members"]] == ring and evidence["p_value"] < 1e-6
+    assert all(m["matched"] == m["items"] == 18 for m in evidence["members"])
+    assert sorted(set(held)) == ring and len(held) == 3 * 30 + 5 * 20
+    [owner_note] = await notes(services, owner.id)
+    assert f"case #{case_id}" in owner_note and "ring" in owner_note
+
+    view = await services.review.case(case_id, Viewer(OWNER_TG, owner.id))
+    text = case_text(view)
+    assert "Ring of 5 on 30 shared items: 90/90 answers matched" in text
+    assert text.count("18/18 vs") == 5
