@@ -54,6 +54,7 @@ from agreemint.services.collusion_math import (
     beta_nodes,
     binom_tail,
     class_shares,
+    components,
     max_wrong_share,
     wrong_coincidence,
 )
@@ -286,24 +287,3 @@ def _averaged_tail(a: IntArray, n: IntArray, left: IntArray, right: IntArray,
     e = _agreement(gi[:, :, None], gj[:, None, :], w).reshape(a.size, -1)  # (pairs, nodes²)
     tails = binom_tail(np.repeat(a, e.shape[1]), np.repeat(n, e.shape[1]), e.ravel())
     return np.asarray(tails.reshape(a.size, -1).mean(axis=1), dtype=float)
-
-
-def components(edges: list[tuple[int, int]]) -> list[list[int]]:
-    """Connected components (union-find over the flagged pairs; they are few)."""
-    parent: dict[int, int] = {}
-
-    def root(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = {}
-    for x in list(parent):
-        groups.setdefault(root(x), []).append(x)
-    return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g[0]))

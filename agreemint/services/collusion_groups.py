@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from agreemint.services.collusion_math import beta_nodes, poisson_binomial_tail
+from agreemint.services.collusion_math import beta_nodes, components, poisson_binomial_tail
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -155,23 +155,9 @@ def find_rings(
 
 def _split(edges: list[tuple[int, int]], among: set[int] | None,
            min_size: int) -> list[list[int]]:
-    """Connected components (sorted) of the edges within `among` (all when None)."""
-    parent: dict[int, int] = {}
-
-    def root(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        if among is None or (a in among and b in among):
-            parent[root(a)] = root(b)
-    groups: dict[int, list[int]] = {}
-    for x in list(parent):
-        groups.setdefault(root(x), []).append(x)
-    return [sorted(g) for g in groups.values() if len(g) >= min_size]
+    """Connected components of the edges within `among` (all when None), big enough."""
+    kept = [e for e in edges if among is None or (e[0] in among and e[1] in among)]
+    return [g for g in components(kept) if len(g) >= min_size]
 
 
 def _table(data: _Answers, members: list[int], cap: float) -> _Table:

@@ -1,5 +1,5 @@
-"""The probability pieces the collusion tests share: accuracy posteriors, binomial tails and
-the class distribution of answers. Pure numpy."""
+"""The pieces the collusion tests share: accuracy posteriors, binomial tails, the class
+distribution of answers, and connected groups of workers. Pure numpy."""
 
 from __future__ import annotations
 
@@ -104,3 +104,24 @@ def poisson_binomial_tail(a: int, probs: FloatArray) -> FloatArray:
         dist[:, 1 : i + 2] = dist[:, 1 : i + 2] * (1.0 - p) + dist[:, : i + 1] * p
         dist[:, 0] *= 1.0 - p[:, 0]
     return np.asarray(np.clip(dist[:, a:].sum(axis=1), 0.0, 1.0), dtype=float)
+
+
+def components(edges: list[tuple[int, int]]) -> list[list[int]]:
+    """Connected components (union-find over the flagged pairs; they are few)."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for x in list(parent):
+        groups.setdefault(root(x), []).append(x)
+    return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g[0]))
