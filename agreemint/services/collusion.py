@@ -238,7 +238,7 @@ def detect(
         for i in np.flatnonzero(by_agreement | by_lockstep)
     ]
     pairs.sort(key=lambda e: (e.p_value, -e.shared, e.a, e.b))
-    errors = stats.errors[keep] if keep.size else np.zeros(0, np.int64)
+    errors = stats.errors[keep]
     edges = np.flatnonzero((above & (p < params.rings.edge_p))
                            | ((errors >= params.rings.edge_errors) & above))
     rings = find_rings(

@@ -91,8 +91,8 @@ def test_honest_crowds_form_no_rings() -> None:
 
 
 def test_an_honest_link_between_two_rings_is_cut() -> None:
-    """Candidates are connected through whoever shares a few items with both; the member test
-    drops the honest link and the two rings are judged apart."""
+    """A worker who agrees with both rings on a few items must not merge them or join them:
+    the two rings are judged apart and the worker is in neither."""
     crowd = new_crowd(2, 300)
     add_honest(crowd, HONEST, range(300), overlap=5, gold=20)
     add_thin_ring(crowd, RING, range(0, 60))

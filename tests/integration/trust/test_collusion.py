@@ -40,6 +40,32 @@ OWNER_TG, OTHER_TG, ADMIN_TG = 900, 901, 902
 
 
 @dataclass
+class Picker:
+    """The scenes' truth (40 items, 20 gold, labels in turn) and answers of a given accuracy."""
+
+    rng: np.random.Generator
+    truth: dict[str, str] = field(default_factory=lambda: {
+        f"{p}{n}": OPTIONS[n % 3] for p, count in (("i", 40), ("g", 20)) for n in range(count)})
+
+    def __call__(self, ext: str, q: float) -> str:
+        right = self.truth[ext]
+        if self.rng.random() < q:
+            return right
+        return str(self.rng.choice([o for o in OPTIONS if o != right]))
+
+
+def honest_rows(pick: Picker, items: dict[str, int],
+                honest: list[int]) -> list[tuple[int, int, str, float]]:
+    """Each honest worker (accuracy 0.85): 30 of the 40 items and all 20 gold, any time of day."""
+    rows: list[tuple[int, int, str, float]] = []
+    for w in honest:
+        for ext in [f"i{n}" for n in pick.rng.choice(40, 30, replace=False)] + [
+                f"g{n}" for n in range(20)]:
+            rows.append((w, items[ext], pick(ext, 0.85), float(pick.rng.uniform(0, 86_400))))
+    return rows
+
+
+@dataclass
 class Scene:
     campaign_id: int
     honest: list[int]
@@ -97,18 +123,8 @@ async def scene(services: Services, clock: Clock, seed: int = 3) -> Scene:
         await s.commit()
     workers = [w.id for w in await make_workers(services, 7)]
     honest, leader, copiers = workers[:4], workers[4], workers[5:]
-    truth = {f"i{n}": OPTIONS[n % 3] for n in range(40)} | {f"g{n}": OPTIONS[n % 3]
-                                                           for n in range(20)}
-
-    def pick(ext: str, q: float) -> str:
-        right = truth[ext]
-        return right if rng.random() < q else str(rng.choice([o for o in OPTIONS if o != right]))
-
-    rows: list[tuple[int, int, str, float]] = []
-    for w in honest:
-        for ext in [f"i{n}" for n in rng.choice(40, 30, replace=False)] + [
-                f"g{n}" for n in range(20)]:
-            rows.append((w, items[ext], pick(ext, 0.85), float(rng.uniform(0, 86_400))))
+    pick = Picker(rng)
+    rows = honest_rows(pick, items, honest)
     for ext in [f"i{n}" for n in range(30)] + [f"g{n}" for n in range(20)]:
         label, t = pick(ext, 0.5), float(rng.uniform(0, 86_400))
         rows.append((leader, items[ext], label, t))

@@ -16,8 +16,8 @@ from agreemint.services.collusion_scan import CollusionScan
 from agreemint.store.models import Campaign, Item, LedgerEntry, ReviewCase
 from bot.review_texts import case_text
 from tests.conftest import Clock
-from tests.factories import OPTIONS, make_campaign, make_workers
-from tests.integration.trust.test_collusion import add_answers, notes
+from tests.factories import make_campaign, make_workers
+from tests.integration.trust.test_collusion import Picker, add_answers, honest_rows, notes
 
 OWNER_TG = 900
 
@@ -34,18 +34,8 @@ async def test_a_thin_ring_is_held_as_one_case(services: Services, settings: Set
         await s.commit()
     workers = [w.id for w in await make_workers(services, 9)]
     honest, ring = workers[:4], workers[4:]
-    truth = {f"i{n}": OPTIONS[n % 3] for n in range(40)} | {f"g{n}": OPTIONS[n % 3]
-                                                           for n in range(20)}
-
-    def pick(ext: str, q: float) -> str:
-        right = truth[ext]
-        return right if rng.random() < q else str(rng.choice([o for o in OPTIONS if o != right]))
-
-    rows: list[tuple[int, int, str, float]] = []
-    for w in honest:
-        for ext in [f"i{n}" for n in rng.choice(40, 30, replace=False)] + [
-                f"g{n}" for n in range(20)]:
-            rows.append((w, items[ext], pick(ext, 0.85), float(rng.uniform(0, 86_400))))
+    pick = Picker(rng)
+    rows = honest_rows(pick, items, honest)
     trios = list(itertools.combinations(ring, 3))
     for n in range(30):  # the sheet: accuracy 0.5, three members to an item
         ext, t = f"i{n}", float(rng.uniform(0, 86_400))
