@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from agreemint.campaign_import import export_campaign, fund_campaign, import_campaign
-from agreemint.config import get_settings
+from agreemint.config import Settings, get_settings
 from agreemint.domain import TaskType
+from agreemint.errors import AgreemintError
 from agreemint.money import format_tokens
+from agreemint.runtime import open_services
 from agreemint.services.campaigns import CampaignSpec
 from agreemint.services.exports import FORMATS
+from agreemint.services.rule_edit import changes as rule_changes
+from agreemint.services.rule_edit import report as rules_report
+from agreemint.services.rule_edit import value_text
+from agreemint.services.rules import EXAMPLE as RULES_EXAMPLE
 
-campaign_app = typer.Typer(help="Campaigns: import items, export labels.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Campaigns: import items, fund, export labels, trust rules.",
+                          no_args_is_help=True)
 
 
 class _Bar:
@@ -134,3 +143,37 @@ def campaign_export(
         rows = asyncio.run(export_campaign(get_settings(), campaign_id, fmt, out, raw=raw,
                                            progress=bar))
     typer.echo(f"{rows} rows written to {out}")
+
+
+async def _rules(settings: Settings, campaign_id: int, changes: dict[str, Any] | None,
+                 reset: list[str]) -> str:
+    async with open_services(settings) as services:
+        if changes is None and not reset:
+            return rules_report(await services.rule_edit.view(None, campaign_id))
+        before, after = await services.rule_edit.change(None, campaign_id, changes, reset)
+    lines = [f"{rule}.{key}: {value_text(old)} -> {value_text(new)}"
+             for rule, key, old, new in rule_changes(before, after)]
+    head = "changed:\n  " + "\n  ".join(lines) if lines else "no value in effect changed"
+    return f"{head}\n\n{rules_report(after)}"
+
+
+@campaign_app.command("rules")
+def campaign_rules(
+    campaign_id: int = typer.Argument(..., help="The campaign's id."),
+    set_: str | None = typer.Option(
+        None, "--set", help=f"Fields to override, as JSON: '{RULES_EXAMPLE}'."),
+    reset: list[str] = typer.Option(
+        [], "--reset", help="Back to the defaults: a rule's name, or 'all' (repeatable)."),
+) -> None:
+    """Print a campaign's trust rules (measure -> condition -> action, default or overridden),
+    or change them; a malformed change is refused with every problem and changes nothing."""
+    try:
+        changes = json.loads(set_) if set_ is not None else None
+    except ValueError as exc:
+        typer.echo(f"--set must be JSON like '{RULES_EXAMPLE}': {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        typer.echo(asyncio.run(_rules(get_settings(), campaign_id, changes, reset)))
+    except AgreemintError as exc:
+        typer.echo(exc.user_message, err=True)
+        raise typer.Exit(1) from exc

@@ -28,6 +28,7 @@ from agreemint.services.review import ReviewService
 from agreemint.services.rewards import RewardService
 from agreemint.services.roles import RoleService
 from agreemint.services.rounds import RoundService
+from agreemint.services.rule_edit import RuleEditor
 from agreemint.services.rules import RuleEngine
 from agreemint.services.settlement import SettlementService
 from agreemint.services.tasks import Clock, TaskService
@@ -66,6 +67,7 @@ class Services:
     gold_review: GoldReview
     collusion: CollusionScan
     review: ReviewService
+    rule_edit: RuleEditor
 
     def as_deps(self) -> dict[str, Any]:
         """Keyword arguments for `Dispatcher(**deps)`: handlers ask for them by name.
@@ -90,6 +92,7 @@ class Services:
             "appeals": self.appeals,
             "gold_review": self.gold_review,
             "review": self.review,
+            "rule_edit": self.rule_edit,
         }
         return {name: dep for name, dep in deps.items() if dep is not None}
 
@@ -144,6 +147,7 @@ def build_services(
         collusion=CollusionScan(sessionmaker, settings.trust, clock),
         review=ReviewService(sessionmaker, clock, settings.trust.appeal_window_hours,
                              settings.chain.token_symbol),
+        rule_edit=RuleEditor(sessionmaker, settings.trust.rules),
     )
 
 

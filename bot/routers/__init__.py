@@ -15,6 +15,7 @@ from bot.routers import (
     manager_export,
     manager_gold,
     manager_review,
+    manager_rules,
     refusals,
     wallet,
     worker,
@@ -28,6 +29,7 @@ ROUTERS: tuple[Callable[[], Router], ...] = (
     manager_broadcast.build,
     manager_gold.build,
     manager_review.build,
+    manager_rules.build,
     refusals.build,  # manager/admin commands from anyone else
     worker.build,
     account.build,
