@@ -50,6 +50,7 @@ USE_BUTTONS = "Please answer with the buttons under the task. Tap <b>Next task</
 UNKNOWN_COMMAND = "I don't know the command {command}. Try /next or /help."
 STALE_BUTTON = "This button is no longer valid."
 SAVED = "Saved: {option}"
+NOT_SAVED = "Not saved: you can't answer tasks in this campaign right now."
 SKIPPED = "Skipped."
 ERROR = "Something went wrong on our side. Please try again in a moment."
 
@@ -110,3 +111,14 @@ def answered(task: TaskView, option: str) -> str:
 
 def skipped(task: TaskView) -> str:
     return f"{task_body(task, hint=False)}\n\n⏭ Skipped"
+
+
+def refused(message: str) -> str:
+    """An answer refused because the worker is paused or removed where the task came from
+    (`message` is the service's plain text, naming the campaign and the reason)."""
+    return f"⛔ {escape(message)}"
+
+
+def refused_task(task: TaskView) -> str:
+    """The task message after its answer was refused: the buttons go, the task went back."""
+    return f"{task_body(task, hint=False)}\n\n⛔ Not saved"

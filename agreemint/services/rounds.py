@@ -1,4 +1,11 @@
-"""Consensus rounds: items that reached their overlap get a label, workers get a quality score."""
+"""Consensus rounds: items that reached their overlap get a label, workers get a quality score.
+
+Answers of workers removed from the campaign (a rule's removal, a confirmed collusion case) take
+no part: not in labels, not in other workers' quality, past answers included. Each round first
+gives their answers' places on unresolved items back (`answers_count` and `slots_taken` drop by
+the answers left out, so `answers_count` counts the answers that count), which re-opens an item
+that fell below its overlap; labels already decided stand. A released case removes nobody.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import consensus
 from agreemint.domain import CampaignStatus, RoundSummary, TaskType
 from agreemint.services.audit import audit
+from agreemint.services.standing import removed_workers
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import (
     Answer,
@@ -21,6 +29,7 @@ from agreemint.store.models import (
     ConsensusRound,
     Item,
     RoundResult,
+    Standing,
     WorkerQuality,
 )
 from agreemint.store.types import utcnow
@@ -78,6 +87,7 @@ class RoundService:
     async def _run(self, campaign_id: int) -> RoundSummary | None:
         async with self._sm() as session:
             campaign = await session.get_one(Campaign, campaign_id)
+            await self._give_back_places(session, campaign_id)
             items = (
                 await session.execute(
                     select(Item.id, Item.is_gold, Item.answers_count, Item.answers_wanted).where(
@@ -88,8 +98,10 @@ class RoundService:
             due = [i.id for i in items
                    if not i.is_gold and i.answers_count >= (i.answers_wanted or campaign.overlap)]
             if not due:
+                await session.commit()  # places given back re-open items now
                 return None
-            triples = [
+            removed = set(await session.scalars(removed_workers(campaign_id)))
+            answered = [
                 (int(t), int(w), str(label))
                 for t, w, label in await session.execute(
                     select(Answer.item_id, Answer.worker_id, Answer.label)
@@ -98,6 +110,7 @@ class RoundService:
                     .where(Item.campaign_id == campaign_id, Answer.purpose == "task")
                 )
             ]
+            triples = [row for row in answered if row[1] not in removed]
             gold = dict(
                 (
                     await session.execute(
@@ -118,12 +131,42 @@ class RoundService:
             round_ = ConsensusRound(campaign_id=campaign_id, aggregator=inference.aggregator)
             session.add(round_)
             await session.flush()
-            await self._store(session, round_, due, inference)
+            await self._store(session, round_, due, inference,
+                              excluded=len(answered) - len(triples))
             await session.commit()
             confidences = [inference.confidence[i] for i in due]
             return RoundSummary(
                 campaign_id, round_.id, len(due), len(triples), float(np.mean(confidences))
             )
+
+    async def _give_back_places(self, session: AsyncSession, campaign_id: int) -> None:
+        """Take removed workers' answers out of their unresolved items' counts, once.
+
+        `answers_count` counts the answer rows that count, so its excess over them is exactly
+        what was not given back yet; a concurrent answer or claim changes both sides alike,
+        and the relative UPDATE commutes with their increments.
+        """
+        out = Standing.id  # set where the answer's worker is removed from the campaign
+        rows = (await session.execute(
+            select(Item.id, Item.answers_count - func.count(Answer.id) + func.count(out))
+            .join(Answer, Answer.item_id == Item.id)
+            .outerjoin(Standing, and_(Standing.worker_id == Answer.worker_id,
+                                      Standing.campaign_id == Item.campaign_id,
+                                      Standing.removed_at.is_not(None)))
+            .where(Item.campaign_id == campaign_id, Item.resolved.is_(False))
+            .group_by(Item.id, Item.answers_count)
+            .having(func.count(out) > 0)
+        )).all()
+        given = {int(item_id): int(excess) for item_id, excess in rows if excess > 0}
+        for item_id, excess in given.items():
+            await session.execute(
+                update(Item).where(Item.id == item_id)
+                .values(answers_count=Item.answers_count - excess,
+                        slots_taken=Item.slots_taken - excess)
+                .execution_options(synchronize_session=False))
+        if given:
+            audit(session, "round.excluded", "campaign", campaign_id,
+                  items={str(i): n for i, n in given.items()})
 
     async def _extend_unsure(
         self, session: AsyncSession, campaign: Campaign, due: list[int], inference: _Inference
@@ -144,7 +187,8 @@ class RoundService:
         return [i for i, extend in zip(due, more, strict=True) if not extend]
 
     async def _store(
-        self, session: AsyncSession, round_: ConsensusRound, due: list[int], inference: _Inference
+        self, session: AsyncSession, round_: ConsensusRound, due: list[int], inference: _Inference,
+        excluded: int,
     ) -> None:
         for item_id in due:
             item = await session.get_one(Item, item_id)
@@ -172,7 +216,7 @@ class RoundService:
         round_.answers_used = sum(inference.answers.values())
         round_.finished_at = utcnow()
         audit(session, "round.completed", "campaign", round_.campaign_id, round=round_.id,
-              items=len(due), aggregator=inference.aggregator,
+              items=len(due), aggregator=inference.aggregator, excluded_answers=excluded,
               labels={str(i): inference.labels[i] for i in due})
 
 

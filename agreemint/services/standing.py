@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,14 @@ async def get_standing(
         row = await find_standing(session, worker_id, campaign_id)
         assert row is not None
     return row
+
+
+def removed_workers(campaign_id: int) -> Select[int]:
+    """Workers removed from the campaign (by a rule, or a confirmed collusion case): removal is
+    final, and rounds leave out every answer they gave in it. A released case removes nobody."""
+    return select(Standing.worker_id).where(
+        Standing.campaign_id == campaign_id, Standing.removed_at.is_not(None)
+    )
 
 
 def blocking_reason(row: Standing | None, now: datetime) -> str | None:

@@ -4,6 +4,10 @@ Which item comes next is `task_claim`'s job; this module owns the transactions. 
 stored by its assignment's purpose: a paid task (then the campaign's rules look at it), a
 training question (graded at once, never paid) or a blind appeal re-review (a vote, not an
 answer). Everything an answer triggers commits together with it.
+
+A task stays open in the chat after its worker is paused or removed in its campaign (a rule, a
+confirmed collusion case, failed training). Answering it then is refused with the standing's
+own reason (`AnswerRefused`): nothing is stored, and the slot goes back to the pool.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from agreemint.domain import (
     normalize_text,
 )
 from agreemint.errors import (
+    AgreemintError,
     AlreadyAnswered,
     AssignmentExpired,
     CampaignNotActive,
@@ -39,7 +44,7 @@ from agreemint.errors import (
     NotFound,
 )
 from agreemint.services.audit import audit
-from agreemint.services.standing import Purpose, find_standing
+from agreemint.services.standing import Purpose, blocking_reason, find_standing
 from agreemint.services.task_claim import (
     Claimer,
     Gate,
@@ -53,7 +58,20 @@ from agreemint.store.models import Answer, Assignment, Campaign, Item, Worker
 from agreemint.store.types import utcnow
 
 Clock = Callable[[], datetime]
-__all__ = ["TaskService", "gold_turn"]
+__all__ = ["AnswerRefused", "TaskService", "gold_turn"]
+
+
+class AnswerRefused(AgreemintError):
+    """The worker may not answer in this campaign now (paused, removed, ...): nothing was
+    stored and the task went back to the pool. `reason` is the standing's text, the same that
+    "Next task" gives for the block."""
+
+    def __init__(self, task: TaskView, reason: str) -> None:
+        self.task, self.reason = task, reason
+        super().__init__(
+            f"Your answer was not saved: you can't answer tasks in “{task.campaign_name}” right "
+            f"now — {reason}. The task has gone back to other workers."
+        )
 
 
 class Rules(Gate, Protocol):
@@ -169,7 +187,8 @@ class TaskService:
     ) -> AnswerReceipt:
         """Store one answer; refuses foreign, expired, repeated or out-of-range taps."""
         async with self._sm() as session:
-            assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+            assignment, item, campaign = await self._answerable(session, telegram_id,
+                                                                assignment_id)
             if campaign.task_type not in (TaskType.SINGLE_CHOICE, TaskType.YES_NO):
                 raise InvalidOption()
             if not 0 <= option < len(campaign.label_options):
@@ -181,7 +200,8 @@ class TaskService:
         """A multiple-choice toggle: the task, if `mask` is a selection this worker may still
         make on it (the selection itself lives in the buttons' callback data)."""
         async with self._sm() as session:
-            assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+            assignment, item, campaign = await self._answerable(session, telegram_id,
+                                                                assignment_id)
             _check_mask(campaign, mask, allow_empty=True)
             return _task_view(assignment, item, campaign)
 
@@ -191,7 +211,8 @@ class TaskService:
         """Store a multiple-choice answer: the options in `mask` (bit i = option i) joined in
         the campaign's order; at least one option."""
         async with self._sm() as session:
-            assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+            assignment, item, campaign = await self._answerable(session, telegram_id,
+                                                                assignment_id)
             _check_mask(campaign, mask, allow_empty=False)
             label = join_selection(campaign.label_options, mask)
             return await self._store(session, telegram_id, assignment, item, campaign, label)
@@ -221,7 +242,8 @@ class TaskService:
                 "Send a shorter one."
             )
         async with self._sm() as session:
-            assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+            assignment, item, campaign = await self._answerable(session, telegram_id,
+                                                                assignment_id)
             if campaign.task_type != TaskType.FREE_TEXT:
                 raise InvalidOption()
             receipt = await self._store(
@@ -297,6 +319,34 @@ class TaskService:
                 notes = await self._rules.after_skip(session, worker, campaign)
             await session.commit()
             return AnswerReceipt("", view, tuple(notes))
+
+    async def _answerable(
+        self, session: AsyncSession, telegram_id: int, assignment_id: int
+    ) -> tuple[Assignment, Item, Campaign]:
+        """`_owned`, unless the worker's standing in the campaign now keeps them from its
+        tasks: then the assignment is closed, its slot given back, and `AnswerRefused` says why.
+        Appeal re-reviews are left to `appeals`, which chooses who may vote."""
+        assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
+        if assignment.purpose == Purpose.REVIEW:
+            return assignment, item, campaign
+        standing = await find_standing(session, assignment.worker_id, campaign.id)
+        reason = blocking_reason(standing, self._now())
+        if reason is None:
+            return assignment, item, campaign
+        view = _task_view(assignment, item, campaign)
+        # Guarded: of two taps at once, only one closes the assignment and gives the slot back.
+        closed = await session.execute(
+            update(Assignment)
+            .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.ISSUED)
+            .values(status=AssignmentStatus.EXPIRED, closed_at=self._now())
+            .execution_options(synchronize_session=False)
+        )
+        if int(getattr(closed, "rowcount", 0) or 0) == 1:
+            await release_slot(session, assignment)
+            audit(session, "assignment.refused", "item", item.id, actor=str(telegram_id),
+                  assignment=assignment.id, reason=reason)
+        await session.commit()
+        raise AnswerRefused(view, reason)
 
     async def _owned(
         self, session: AsyncSession, telegram_id: int, assignment_id: int

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandStart, StateFilter
-from aiogram.types import CallbackQuery, Message
+from aiogram.filters import Command, CommandStart, ExceptionTypeFilter, StateFilter
+from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from agreemint import siwe
 from agreemint.domain import AnswerReceipt, WorkerView
-from agreemint.services.tasks import TaskService
+from agreemint.services.tasks import AnswerRefused, TaskService
 from bot import texts
 from bot.callbacks import AnswerCb, DoneCb, NextCb, SkipCb, ToggleCb
 from bot.keyboards import next_keyboard, task_keyboard
@@ -115,6 +115,27 @@ async def skip(
     await send_next(bot, callback.from_user.id, worker.id, tasks)
 
 
+async def refused(event: ErrorEvent, bot: Bot) -> None:
+    """An answer to a task opened before a pause or removal: say why in the chat (an alert
+    would cut the reason short), and take the buttons off the task, which went back."""
+    error = event.exception
+    assert isinstance(error, AnswerRefused)
+    callback, message = event.update.callback_query, event.update.message
+    if callback is not None:
+        await callback.answer(texts.NOT_SAVED)
+        chat_id = callback.from_user.id
+        shown = callback.message if isinstance(callback.message, Message) else None
+        await close_task(shown, error.task, texts.refused_task(error.task))
+    elif message is not None:
+        chat_id = message.chat.id
+        await close_task_by_id(bot, chat_id, error.task.message_id, error.task,
+                               texts.refused_task(error.task))
+    else:
+        return
+    await bot.send_message(chat_id, texts.refused(error.user_message),
+                           reply_markup=next_keyboard())
+
+
 def build() -> Router:
     """A fresh router (a router can join only one dispatcher; tests build several)."""
     router = Router(name=__name__)
@@ -130,4 +151,6 @@ def build() -> Router:
     # No FSM state: a manager's dialog or a wallet prompt keeps its own replies.
     router.message.register(text_answer, F.text & ~F.text.startswith("/"), StateFilter(None),
                             has_open_text_task)
+    # Before the errors router's generic reply: this one needs the task and the chat.
+    router.errors.register(refused, ExceptionTypeFilter(AnswerRefused))
     return router
