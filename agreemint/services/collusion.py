@@ -192,23 +192,31 @@ def detect(
     accuracy: Mapping[int, tuple[float, float]], n_classes: int,
     params: CollusionParams | None = None,
     consensus: Mapping[int, tuple[object, float]] | None = None,
+    gold: Mapping[int, object] | None = None,
 ) -> CollusionReport:
-    """Flagged pairs and groups among answers on non-gold items.
+    """Flagged pairs and groups.
 
     `accuracy`: worker id -> (correct, answered), the evidence of the worker's accuracy (see
     the module doc); a worker missing from it is judged under the uniform prior. `consensus`:
     item id -> (label, confidence) from the latest round, which sharpens the ring test.
+    `gold`: item id -> gold label. Pairs are judged on non-gold items only (gold is their
+    accuracy evidence); rings also count answers on gold items, where the key says exactly
+    whether a copied answer is wrong (collusion_groups.py).
     """
     params = params or CollusionParams()
+    gold = gold or {}
     labels = np.asarray(label)
     if labels.size == 0:
         return CollusionReport([], [], 0)
-    label_ids, label_codes, label_counts = np.unique(labels, return_inverse=True,
-                                                     return_counts=True)
+    label_ids, label_codes = np.unique(labels, return_inverse=True)
+    gold_ids = np.fromiter(gold, np.int64, len(gold))
+    on_gold = np.isin(np.asarray(item, dtype=np.int64).ravel(), gold_ids)
+    label_counts = np.bincount(label_codes[~on_gold], minlength=label_ids.size)
     k = max(int(n_classes), int(label_counts.size), 2)
     w = wrong_coincidence(label_counts, k)
-    answers = first_answers(worker, item, label_codes, at)
-    cons = _consensus_codes(consensus or {}, label_ids)
+    everything = first_answers(worker, item, label_codes, at)
+    answers = _without(everything, np.isin(everything.item, gold_ids))
+    cons = _consensus_codes(consensus or {}, label_ids, gold)
     stats = _pair_stats(answers, _rejected(answers, cons, params.rings.trust_cap))
     least = min(params.min_common, params.rings.edge_min_common)
     keep = stats.shared >= least
@@ -242,7 +250,8 @@ def detect(
     edges = np.flatnonzero((above & (p < params.rings.edge_p))
                            | ((errors >= params.rings.edge_errors) & above))
     rings = find_rings(
-        stats.workers, (answers.worker, answers.item, answers.label.astype(np.int64)), cons,
+        stats.workers, (everything.worker, everything.item, everything.label.astype(np.int64)),
+        cons,
         list(zip(left[edges].tolist(), right[edges].tolist(), strict=True)), evidence,
         max_wrong_share(label_counts, k), params.margin, params.p_value, params.nodes,
         params.rings)
@@ -251,21 +260,33 @@ def detect(
     return CollusionReport(pairs, components(links), int(judged.sum()), rings)
 
 
+def _without(answers: Answers, drop: NDArray[np.bool_]) -> Answers:
+    keep = ~drop
+    return Answers(answers.workers, answers.worker[keep], answers.item[keep],
+                   answers.label[keep], answers.at[keep])
+
+
 def _consensus_codes(
-    consensus: Mapping[int, tuple[object, float]], label_ids: NDArray[np.generic]
-) -> tuple[IntArray, IntArray, FloatArray]:
-    """(sorted item ids, label code or -1 for a label nobody answered, confidence)."""
-    items = np.array(sorted(consensus), dtype=np.int64)
+    consensus: Mapping[int, tuple[object, float]], label_ids: NDArray[np.generic],
+    gold: Mapping[int, object] | None = None,
+) -> tuple[IntArray, IntArray, FloatArray, NDArray[np.bool_]]:
+    """(sorted item ids, label code or -1 for a label nobody answered, confidence, exact):
+    the round's consensus, with gold keys (confidence 1, exact) in place of it."""
+    merged = {int(i): (v[0], float(v[1]), False) for i, v in consensus.items()}
+    merged.update({int(i): (v, 1.0, True) for i, v in (gold or {}).items()})
+    items = np.array(sorted(merged), dtype=np.int64)
     codes = {v: c for c, v in enumerate(label_ids.tolist())}
-    labels = np.array([codes.get(consensus[int(i)][0], -1) for i in items], dtype=np.int64)
-    confidence = np.array([float(consensus[int(i)][1]) for i in items], dtype=float)
-    return items, labels, confidence
+    labels = np.array([codes.get(merged[int(i)][0], -1) for i in items], dtype=np.int64)
+    confidence = np.array([merged[int(i)][1] for i in items], dtype=float)
+    exact = np.array([merged[int(i)][2] for i in items], dtype=bool)
+    return items, labels, confidence, exact
 
 
-def _rejected(answers: Answers, cons: tuple[IntArray, IntArray, FloatArray],
+def _rejected(answers: Answers,
+              cons: tuple[IntArray, IntArray, FloatArray, NDArray[np.bool_]],
               cap: float) -> NDArray[np.bool_]:
     """Per answer: the consensus names another label with more than even confidence."""
-    items, labels, confidence = cons
+    items, labels, confidence, _ = cons
     if items.size == 0:
         return np.zeros(answers.item.size, dtype=bool)
     at = np.minimum(np.searchsorted(items, answers.item), items.size - 1)

@@ -22,9 +22,20 @@ label, [0, 1 − min(confidence, cap)] when it is not, [0, 1] without a consensu
 the worse end. Copying shows most where the copied answer is wrong and the rest of the crowd
 says so: there b is about (1 − q)/3 instead of q. With a matches on n items, the Poisson-binomial
 tail P(X ≥ a) is averaged over the accuracy posterior of q (gold first, see collusion.py).
-Members whose own p-value is weak (`member_p`) or whose match rate is within the margin of the
-mean b are dropped from the candidate and the test repeats on what is left (split again into
-connected pieces): an honest worker who happened to link two suspects is not put in a ring.
+Gold items count too, with the key in place of the consensus, exact and uncapped: where the
+copied answer is wrong on a gold item, b is (1 − q)·r, with no consensus to doubt.
+Members whose own p-value is weak (above `member_p` / members: a family-wise bar over the
+candidate) or whose match rate is within the margin of the mean b are dropped from the
+candidate and the test repeats on what is left (split again into connected pieces): an honest
+worker who happened to link two suspects is not put in a ring.
+
+Joining a ring. A ring's members are removed once a manager confirms it; an account of the
+ring that met them on too few items to be an edge would then never be tested against them.
+So every worker outside a found ring with at least `edge_min_common` answers on the ring's items
+is tested against the ring as a whole (the member test, the ring's columns as the others), at
+`attach_p` / (workers tested), and joins it when below. Gold is what makes this bite: hidden
+gold a removed or held worker answered wrongly is served first (task_claim.py), so an account
+still copying the ring repeats its mistakes where the key shows them.
 
 Ring test. Members in worker-id order (a fixed order, not one chosen by the answers); member j is
 tested against members 1..j-1 only. Given the true labels, member j's answers are independent of
@@ -57,9 +68,10 @@ class RingParams:
     edge_p: float = 0.05
     edge_min_common: int = 3
     edge_errors: int = 2
-    member_p: float = 0.01
+    member_p: float = 0.01  # family-wise over a candidate's members (Bonferroni)
     min_size: int = 3
     trust_cap: float = 0.9
+    attach_p: float = 1e-3  # family-wise bar for outsiders joining a ring (see the module doc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +113,7 @@ class _Answers:
     cons_item: IntArray
     cons_label: IntArray
     cons_confidence: FloatArray
+    cons_exact: NDArray[np.bool_]  # a gold key: the truth itself, not capped
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +128,8 @@ class _Table:
 
 def find_rings(
     workers: IntArray, answers: tuple[IntArray, IntArray, IntArray],
-    consensus: tuple[IntArray, IntArray, FloatArray], edges: list[tuple[int, int]],
+    consensus: tuple[IntArray, IntArray, FloatArray, NDArray[np.bool_]],
+    edges: list[tuple[int, int]],
     evidence: FloatArray, r: float, margin: float, p_value: float, nodes: int,
     params: RingParams,
 ) -> list[RingEvidence]:
@@ -123,10 +137,11 @@ def find_rings(
     into `workers`).
 
     `answers`: (worker index, item, label code), one answer per (worker, item); `consensus`:
-    (sorted item ids, consensus label code or -1, confidence); `evidence`: (correct, answered)
-    per worker index.
+    (sorted item ids, consensus label code or -1, confidence, exact: a gold key); `evidence`:
+    (correct, answered) per worker index.
     """
-    data = _Answers(*answers, *consensus)
+    data = _Answers(answers[0], answers[1], answers[2], consensus[0], consensus[1], consensus[2],
+                    consensus[3])
     rings = []
     todo = _split(edges, None, params.min_size)
     while todo:
@@ -136,19 +151,21 @@ def find_rings(
         every = [_member(table, j, np.arange(len(members)) != j, grid[j], r)
                  for j in range(len(members))]
         keep = [members[j] for j, (n, a, u, p) in enumerate(every)
-                if n > 0 and p < params.member_p and a / n - u > margin]
+                if n > 0 and p < params.member_p / len(members) and a / n - u > margin]
         if len(keep) < len(members):
             # Whoever linked the others may be the one dropped: split what is left again.
             todo += _split(edges, set(keep), params.min_size)
             continue
         sequential = [_member(table, j, np.arange(len(members)) < j, grid[j], r)[3]
                       for j in range(1, len(members))]
-        ring = RingEvidence(
-            tuple(MemberEvidence(int(workers[w]), n, a, u, p)
-                  for w, (n, a, u, p) in zip(members, every, strict=True)),
-            int(table.labels.shape[0]), fisher(sequential))
-        if ring.p_value < p_value:
-            rings.append(ring)
+        ring_p = fisher(sequential)
+        if ring_p >= p_value:
+            continue
+        found = [MemberEvidence(int(workers[w]), n, a, u, p)
+                 for w, (n, a, u, p) in zip(members, every, strict=True)]
+        found += _attach(data, members, evidence, r, margin, nodes, params, workers)
+        found.sort(key=lambda m: m.worker)
+        rings.append(RingEvidence(tuple(found), int(table.labels.shape[0]), ring_p))
     rings.sort(key=lambda g: (g.p_value, g.members[0].worker))
     return rings
 
@@ -158,6 +175,30 @@ def _split(edges: list[tuple[int, int]], among: set[int] | None,
     """Connected components of the edges within `among` (all when None), big enough."""
     kept = [e for e in edges if among is None or (e[0] in among and e[1] in among)]
     return [g for g in components(kept) if len(g) >= min_size]
+
+
+def _attach(data: _Answers, members: list[int], evidence: FloatArray, r: float, margin: float,
+            nodes: int, params: RingParams, workers: IntArray) -> list[MemberEvidence]:
+    """Outsiders whose answers match the ring's beyond chance: each worker with at least
+    `edge_min_common` answers on the ring's items is tested against the ring as a whole (the
+    member test, with the ring's columns as the others), at `attach_p` / (workers tested)."""
+    ring_items = np.unique(data.item[np.isin(data.worker, members)])
+    near = np.isin(data.item, ring_items) & ~np.isin(data.worker, members)
+    counts = np.bincount(data.worker[near], minlength=workers.size)
+    outsiders = np.flatnonzero(counts >= params.edge_min_common)
+    if outsiders.size == 0:
+        return []
+    bar = params.attach_p / outsiders.size
+    joined = []
+    for x in outsiders.tolist():
+        group = sorted([*members, x])
+        j = group.index(x)
+        table = _table(data, group, params.trust_cap)
+        grid = beta_nodes(evidence[[x], 0], evidence[[x], 1], nodes)[0]
+        n, a, u, p = _member(table, j, np.arange(len(group)) != j, grid, r)
+        if n > 0 and p < bar and a / n - u > margin:
+            joined.append(MemberEvidence(int(workers[x]), n, a, u, p))
+    return joined
 
 
 def _table(data: _Answers, members: list[int], cap: float) -> _Table:
@@ -171,12 +212,14 @@ def _table(data: _Answers, members: list[int], cap: float) -> _Table:
     items, labels = items[shared], labels[shared]
     cons = np.full(items.size, -1, dtype=np.int64)
     trust = np.zeros(items.size)
+    exact = np.zeros(items.size, dtype=bool)
     if data.cons_item.size:
         at = np.minimum(np.searchsorted(data.cons_item, items), data.cons_item.size - 1)
         known = data.cons_item[at] == items
         cons[known] = data.cons_label[at[known]]
         trust[known] = data.cons_confidence[at[known]]
-    return _Table(labels, cons, np.clip(trust, 0.0, cap))
+        exact[known] = data.cons_exact[at[known]]
+    return _Table(labels, cons, np.where(exact, trust, np.clip(trust, 0.0, cap)))
 
 
 def _member(table: _Table, j: int, others: NDArray[np.bool_], grid: FloatArray,

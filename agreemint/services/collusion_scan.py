@@ -56,6 +56,7 @@ class _Inputs:
     accuracy: dict[int, tuple[float, float]]
     sources: dict[int, str]
     consensus: dict[int, tuple[object, float]]
+    gold: dict[int, str]
 
 
 class CollusionScan:
@@ -79,7 +80,8 @@ class CollusionScan:
                 return []
             data = await self._inputs(session, campaign_id)
             report = detect(data.worker, data.item, data.label, data.at, data.accuracy,
-                            len(campaign.label_options or []), self.params, data.consensus)
+                            len(campaign.label_options or []), self.params, data.consensus,
+                            data.gold)
             busy, cleared = await self._decided(session, campaign_id)
             fresh = [p for p in report.pairs
                      if not ({p.a, p.b} <= busy or frozenset((p.a, p.b)) in cleared)]
@@ -101,12 +103,21 @@ class CollusionScan:
     # -------------------------------------------------------------- reading
 
     async def _inputs(self, session: AsyncSession, campaign_id: int) -> _Inputs:
+        # Gold answers too: a ring copying a wrong answer onto a gold item is caught red-handed.
         rows = (await session.execute(
             select(Answer.worker_id, Answer.item_id, Answer.label, Answer.answered_at)
             .join(Item, Item.id == Answer.item_id)
-            .where(Item.campaign_id == campaign_id, Item.is_gold.is_(False),
-                   Answer.purpose == "task")
+            .where(Item.campaign_id == campaign_id, Answer.purpose == "task")
         )).all()
+        keys = {int(i): str(label) for i, label in (await session.execute(
+            select(Item.id, Item.gold_label).where(
+                Item.campaign_id == campaign_id, Item.is_gold.is_(True),
+                Item.gold_label.is_not(None), Item.gold_flag.is_(None))
+        )).all()}
+        flagged = set((await session.scalars(select(Item.id).where(
+            Item.campaign_id == campaign_id, Item.is_gold.is_(True)))).all()) - set(keys)
+        # A key flagged as likely wrong proves nothing either way: leave its answers out.
+        rows = [r for r in rows if r[1] not in flagged]
         accuracy, sources = await self._consensus_accuracy(session, campaign_id)
         gold = (await session.execute(
             select(Answer.worker_id, func.count(),
@@ -128,7 +139,7 @@ class CollusionScan:
             )).all()}
         return _Inputs([int(r[0]) for r in rows], [int(r[1]) for r in rows],
                        [str(r[2]) for r in rows], [r[3].timestamp() for r in rows],
-                       accuracy, sources, consensus)
+                       accuracy, sources, consensus, keys)
 
     async def _consensus_accuracy(
         self, session: AsyncSession, campaign_id: int

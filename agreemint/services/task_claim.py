@@ -1,5 +1,9 @@
 """Choosing a worker's next item: blocks, training, appeal re-reviews, hidden gold, regular.
 
+Hidden gold that a removed or held worker answered wrongly is served first. For an honest worker
+it is gold like any other; an account still copying a caught ring or farm gives the same wrong
+answer there, where the key proves it wrong, and the ring test (collusion_groups.py) sees it.
+
 An item's `slots_taken` counts open assignments plus answers. It is raised only by one guarded
 UPDATE (`... WHERE slots_taken < overlap`), which both SQLite and PostgreSQL apply atomically,
 so two workers racing for the last slot of an item can never both win it. Appeal re-reviews take
@@ -14,14 +18,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy import Exists, Select, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.config import TaskSettings
 from agreemint.domain import CampaignStatus
 from agreemint.services.rule_texts import Blocks
 from agreemint.services.standing import Purpose
-from agreemint.store.models import Answer, Assignment, Campaign, Item, Worker
+from agreemint.store.models import Answer, Assignment, Campaign, Item, Standing, Worker
 
 Clock = Callable[[], datetime]
 CANDIDATES = 16
@@ -103,7 +107,10 @@ class Claimer:
                 gold = self._candidates(worker.id, True, excluded).where(
                     Item.campaign_id == campaign.id
                 )
-                ids = self._spread([row.id for row in await session.execute(gold)]) + ids
+                rows = (await session.execute(gold.add_columns(_caught_wrong()))).all()
+                traps = [row.id for row in rows if row[2]]
+                self._rng.shuffle(traps)
+                ids = traps + self._spread([row.id for row in rows if not row[2]]) + ids
             for item_id in ids:
                 if await self._take_slot(session, item_id):
                     return await self._issue(session, worker.id, item_id, Purpose.TASK)
@@ -170,7 +177,8 @@ class Claimer:
         else:
             # Promoted gold is resolved; a key flagged as likely wrong waits for its manager.
             query = query.where(Item.gold_label.is_not(None), Item.gold_flag.is_(None))
-            query = query.order_by(Item.answers_count, Item.id)
+            query = query.order_by(case((_caught_wrong(), 0), else_=1), Item.answers_count,
+                                   Item.id)
         return query.limit(CANDIDATES)
 
     async def _take_slot(self, session: AsyncSession, item_id: int) -> bool:
@@ -183,6 +191,14 @@ class Claimer:
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0)) == 1
+
+
+def _caught_wrong() -> Exists:
+    """The gold item was answered wrongly by a worker removed from or held in its campaign."""
+    return exists().where(
+        Answer.item_id == Item.id, Answer.label != Item.gold_label,
+        Standing.worker_id == Answer.worker_id, Standing.campaign_id == Item.campaign_id,
+        or_(Standing.removed_at.is_not(None), Standing.held_case_id.is_not(None)))
 
 
 async def release_slot(session: AsyncSession, assignment: Assignment) -> None:

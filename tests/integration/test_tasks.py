@@ -19,8 +19,9 @@ from agreemint.errors import (
     NotFound,
 )
 from agreemint.runtime import Services
+from agreemint.services.standing import get_standing
 from agreemint.services.tasks import TaskService
-from agreemint.store.models import Answer, Assignment, Item
+from agreemint.store.models import Answer, Assignment, Campaign, Item
 from tests.conftest import Clock
 from tests.factories import make_campaign, make_workers
 
@@ -234,3 +235,32 @@ async def test_accounts_asking_in_turn_do_not_fill_an_item_alone(services: Servi
         counts = list(await s.scalars(select(func.count()).select_from(Answer)
                                       .group_by(Answer.item_id)))
     assert sorted(set(counts)) == [3] and len(counts) == 30
+
+
+async def test_gold_a_removed_worker_got_wrong_is_served_first(services: Services,
+                                                               clock: Clock) -> None:
+    """An account still copying a removed one meets the removed one's mistakes on gold first.
+    That gold item has an answer already, so in plain order it would come after the eleven
+    unanswered ones (and outside the random pick among the first eight)."""
+    services.tasks._settings.gold_rate = 1.0
+    cid = await make_campaign(services, items=4, overlap=3, gold=12)
+    removed, *others = await make_workers(services, 4)
+    task = await services.tasks.next_task(removed.id)
+    assert task is not None
+    async with services.sessionmaker() as s:
+        trap = await s.get_one(Item, (await s.get_one(Assignment, task.assignment_id)).item_id)
+    options = await options_of(services, cid)
+    wrong = next(n for n, o in enumerate(options) if o != trap.gold_label)
+    await services.tasks.record_answer(removed.telegram_id, task.assignment_id, wrong)
+    async with services.sessionmaker() as s:
+        (await get_standing(s, removed.id, cid)).removed_at = clock()
+        await s.commit()
+    for worker in others:
+        task = await services.tasks.next_task(worker.id)
+        assert task is not None and task.text == trap.text
+        await services.tasks.record_answer(worker.telegram_id, task.assignment_id, 0)
+
+
+async def options_of(services: Services, campaign_id: int) -> list[str]:
+    async with services.sessionmaker() as s:
+        return list((await s.get_one(Campaign, campaign_id)).label_options)

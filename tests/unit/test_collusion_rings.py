@@ -80,14 +80,46 @@ def test_copied_mistakes_expose_a_ring_scattered_among_honest_workers() -> None:
 
 
 def test_honest_crowds_form_no_rings() -> None:
+    """Honest crowds, judged blind, with a consensus, and with a tenth of the items as gold."""
     for seed in range(12):
         crowd = mixed_crowd(400 + seed)
-        for consensus in (None, consensus_of(crowd, set())):
+        keys = {i: int(crowd.truth[i]) for i in range(0, len(crowd.truth), 10)}
+        for consensus, gold in ((None, None), (consensus_of(crowd, set()), None),
+                                (consensus_of(crowd, set()), keys)):
             report = detect(crowd.worker, crowd.item, crowd.label, crowd.at,
                             {w: (float(c), float(n)) for w, (c, n) in crowd.gold.items()}, K,
-                            consensus=consensus)
+                            consensus=consensus, gold=gold)
             in_rings = {w for r in report.rings for w in r.workers}
             assert not in_rings & set(HONEST), seed
+
+
+def test_a_late_copier_is_caught_by_the_rings_mistakes_on_gold() -> None:
+    """A sixth account copies the ring's sheet but meets the ring on only four regular items,
+    too few to join it; on gold, where every member copied the sheet, it repeats the sheet's
+    mistakes, which the key proves wrong. Without the keys it stays out."""
+    crowd = new_crowd(31, 300)
+    add_honest(crowd, HONEST, range(300), overlap=5, gold=20)
+    add_thin_ring(crowd, RING, range(0, 40))
+    sheet = {i: lab for w, i, lab in zip(crowd.worker, crowd.item, crowd.label, strict=True)
+             if w in RING}
+    keys = {i: int(crowd.truth[i]) for i in range(250, 300)}
+    for i in range(250, 275):
+        sheet[i] = crowd.honest_label(0.55, i)
+        for m in RING:
+            crowd.add(m, i, sheet[i], crowd.rng.uniform(0, 86_400))
+    late = 305
+    mistakes = [i for i in range(250, 275) if sheet[i] != keys[i]][:6]
+    for i in [0, 10, 20, 30, *mistakes]:
+        crowd.add(late, i, sheet[i], crowd.rng.uniform(0, 86_400))
+    crowd.gold[late] = (12, 20)  # a mediocre record, like the ring's
+    accuracy = {w: (float(c), float(n)) for w, (c, n) in crowd.gold.items()}
+    blind = detect(crowd.worker, crowd.item, crowd.label, crowd.at, accuracy, K)
+    assert [r.workers for r in blind.rings] == [RING]
+    keyed = detect(crowd.worker, crowd.item, crowd.label, crowd.at, accuracy, K, gold=keys)
+    [ring] = keyed.rings
+    assert ring.workers == [*RING, late]
+    caught = next(m for m in ring.members if m.worker == late)
+    assert caught.matched == caught.items == 4 + len(mistakes) and caught.p_value < 1e-4
 
 
 def test_an_honest_link_between_two_rings_is_cut() -> None:

@@ -54,12 +54,13 @@ async def test_a_thin_ring_is_held_as_one_case(services: Services, settings: Set
     assert sorted(case.workers) == ring and case.evidence["pairs"] == []  # no pair alone
     [evidence] = case.evidence["rings"]
     assert [m["worker"] for m in evidence["members"]] == ring and evidence["p_value"] < 1e-6
-    assert all(m["matched"] == m["items"] == 18 for m in evidence["members"])
+    # 18 shared regular items each, plus the 20 gold items the whole ring copied the sheet onto.
+    assert all(m["matched"] == m["items"] == 18 + 20 for m in evidence["members"])
     assert sorted(set(held)) == ring and len(held) == 3 * 30 + 5 * 20
     [owner_note] = await notes(services, owner.id)
     assert f"case #{case_id}" in owner_note and "ring" in owner_note
 
     view = await services.review.case(case_id, Viewer(OWNER_TG, owner.id))
     text = case_text(view)
-    assert "Ring of 5 on 30 shared items: 90/90 answers matched" in text
-    assert text.count("18/18 vs") == 5
+    assert "Ring of 5 on 50 shared items: 190/190 answers matched" in text
+    assert text.count("38/38 vs") == 5
