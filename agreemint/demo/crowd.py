@@ -49,24 +49,40 @@ def make_crowd(count: int, seed: int) -> list[SimWorker]:
     return crowd
 
 
-def _newer_than(message_id: int) -> Callable[[list[ChatMessage]], bool]:
-    return lambda msgs: bool(msgs) and msgs[-1].message_id > message_id
+def _reply_to(after: int, match: Callable[[ChatMessage], bool]
+              ) -> Callable[[list[ChatMessage]], bool]:
+    return lambda msgs: any(m.message_id > after and match(m) for m in msgs)
 
 
-async def _say(tg: SandboxClient, worker: SimWorker, text: str) -> ChatMessage:
+def _is_task_or_none(message: ChatMessage) -> bool:
+    """A task, or the bot saying there is none: what /next answers. Notifications (rewards,
+    payouts, announcements) land in the same chat at any time and are not it."""
+    return texts.SKIP in message.button_texts or "no task" in message.content.lower()
+
+
+async def _say(tg: SandboxClient, worker: SimWorker, text: str,
+               match: Callable[[ChatMessage], bool]) -> ChatMessage:
+    """Send `text`; the first newer message that `match`es (the bot's answer to it)."""
     before = await tg.last_message(worker.user_id)
+    after = before.message_id if before else 0
     await tg.send_text(worker.user_id, text)
-    msgs = await tg.wait_for(worker.user_id, _newer_than(before.message_id if before else 0),
-                             timeout=WAIT)
-    return msgs[-1]
+    msgs = await tg.wait_for(worker.user_id, _reply_to(after, match), timeout=WAIT)
+    return next(m for m in msgs if m.message_id > after and match(m))
+
+
+async def _next_task(tg: SandboxClient, worker: SimWorker, after: int) -> ChatMessage:
+    msgs = await tg.wait_for(worker.user_id, _reply_to(after, _is_task_or_none), timeout=WAIT)
+    return next(m for m in msgs if m.message_id > after and _is_task_or_none(m))
 
 
 async def link_wallet(tg: SandboxClient, worker: SimWorker) -> None:
     """/wallet <address>, sign the Sign-In with Ethereum message shown, paste the signature."""
-    shown = await _say(tg, worker, f"/wallet {worker.account.address}")
+    shown = await _say(tg, worker, f"/wallet {worker.account.address}",
+                       lambda m: bool(m.entity_texts("pre")))
     [message] = shown.entity_texts("pre")
     signature = Account.sign_message(encode_defunct(text=message), worker.account.key)
-    reply = await _say(tg, worker, signature.signature.to_0x_hex())
+    reply = await _say(tg, worker, signature.signature.to_0x_hex(),
+                       lambda m: "wallet" in m.content.lower())
     if "Wallet linked" not in reply.content:
         raise RuntimeError(f"{worker.name} could not link a wallet: {reply.content[:200]}")
 
@@ -82,11 +98,10 @@ async def work(tg: SandboxClient, worker: SimWorker, truth: dict[str, str],
     await tg.send_text(worker.user_id, "/start")
     await tg.wait_for(worker.user_id, 1, timeout=WAIT)
     await link_wallet(tg, worker)
-    last = (await _say(tg, worker, "/next")).message_id - 1
+    last = (await _say(tg, worker, "/next", _is_task_or_none)).message_id - 1
     idle = 0
     while True:
-        msgs = await tg.wait_for(worker.user_id, _newer_than(last), timeout=WAIT)
-        task = msgs[-1]
+        task = await _next_task(tg, worker, last)
         if texts.SKIP not in task.button_texts:
             # "Nothing left" can mean others hold the last slots for now: come back a few
             # times, as a person would, before calling it a day.
@@ -94,7 +109,7 @@ async def work(tg: SandboxClient, worker: SimWorker, truth: dict[str, str],
             if idle > IDLE_RETRIES:
                 return
             await asyncio.sleep(IDLE_PAUSE)
-            last = (await _say(tg, worker, "/next")).message_id - 1
+            last = (await _say(tg, worker, "/next", _is_task_or_none)).message_id - 1
             continue
         idle = 0
         last = task.message_id
@@ -109,6 +124,7 @@ async def work(tg: SandboxClient, worker: SimWorker, truth: dict[str, str],
         reply = await _callback_reply(tg, worker.user_id)
         if not reply.startswith("Saved"):  # the bot refused the tap and said why
             worker.refused.append(reply)
+            last = (await _say(tg, worker, "/next", _is_task_or_none)).message_id - 1
             continue
         worker.answers += 1
         worker.correct += label == right

@@ -1,8 +1,9 @@
 """The collusion scan of one campaign: read answers and accuracy evidence, run the detector,
 open a review case per new group, hold the members' unpaid rewards and tell everyone.
 
-One transaction per scan, with the campaign row locked first, so two concurrent scans cannot
-open two cases for the same members. Which workers are judged again:
+The answers are read in one short transaction and judged outside it; cases are opened in a
+second, with the campaign row locked first and the decided cases read under that lock, so two
+concurrent scans cannot open two cases for the same members. Which workers are judged again:
 - members of an open case (already held) or a confirmed one (already removed) are not put in a
   new case; a new account colluding with them gets its own case, with those pairs as evidence;
 - a pair a manager released (both in one released case) is not flagged again: the manager
@@ -74,14 +75,22 @@ class CollusionScan:
     async def scan(self, campaign_id: int) -> list[int]:
         """Open a case for each new suspect group; returns the new cases' ids (often none)."""
         async with self._sm() as session:
+            options = await session.scalar(
+                select(Campaign.label_options).where(Campaign.id == campaign_id))
+            if options is None:
+                return []
+            data = await self._inputs(session, campaign_id)
+        # The detector runs outside any transaction: on SQLite every transaction holds the
+        # write lock, and the bot's taps must not wait on numpy.
+        report = detect(data.worker, data.item, data.label, data.at, data.accuracy,
+                        len(options), self.params, data.consensus, data.gold)
+        async with self._sm() as session:
             campaign = await session.scalar(
                 select(Campaign).where(Campaign.id == campaign_id).with_for_update())
             if campaign is None:
                 return []
-            data = await self._inputs(session, campaign_id)
-            report = detect(data.worker, data.item, data.label, data.at, data.accuracy,
-                            len(campaign.label_options or []), self.params, data.consensus,
-                            data.gold)
+            # Decided cases are read under the lock, so a concurrent scan that opened a case
+            # for the same members meanwhile is seen here.
             busy, cleared = await self._decided(session, campaign_id)
             fresh = [p for p in report.pairs
                      if not ({p.a, p.b} <= busy or frozenset((p.a, p.b)) in cleared)]
