@@ -118,9 +118,15 @@ class TaskService:
         for _attempt in range(3):
             async with self._sm() as session:
                 open_task = await self._open_assignment(session, worker_id)
-                if open_task is not None:
-                    return await self._view(session, open_task)
                 worker = await session.get_one(Worker, worker_id)
+                if open_task is not None:
+                    item = await session.get_one(Item, open_task.item_id)
+                    if await self._close_if_blocked(session, open_task, item,
+                                                    worker.telegram_id) is None:
+                        return await self._view(session, open_task)
+                    # Paused or removed since it was shown: it went back; look elsewhere.
+                    await session.commit()
+                    continue
                 assignment = await self._claimer.claim(session, worker)
                 if assignment is None:
                     return None
@@ -327,13 +333,23 @@ class TaskService:
         tasks: then the assignment is closed, its slot given back, and `AnswerRefused` says why.
         Appeal re-reviews are left to `appeals`, which chooses who may vote."""
         assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
-        if assignment.purpose == Purpose.REVIEW:
-            return assignment, item, campaign
-        standing = await find_standing(session, assignment.worker_id, campaign.id)
-        reason = blocking_reason(standing, self._now())
+        view = _task_view(assignment, item, campaign)
+        reason = await self._close_if_blocked(session, assignment, item, telegram_id)
         if reason is None:
             return assignment, item, campaign
-        view = _task_view(assignment, item, campaign)
+        await session.commit()
+        raise AnswerRefused(view, reason)
+
+    async def _close_if_blocked(self, session: AsyncSession, assignment: Assignment, item: Item,
+                                telegram_id: int) -> str | None:
+        """Why the worker may not answer this assignment any more (a pause or removal in its
+        campaign), having closed it and given its slot back; None when they may."""
+        if assignment.purpose == Purpose.REVIEW:
+            return None
+        standing = await find_standing(session, assignment.worker_id, item.campaign_id)
+        reason = blocking_reason(standing, self._now())
+        if reason is None:
+            return None
         # Guarded: of two taps at once, only one closes the assignment and gives the slot back.
         closed = await session.execute(
             update(Assignment)
@@ -345,8 +361,7 @@ class TaskService:
             await release_slot(session, assignment)
             audit(session, "assignment.refused", "item", item.id, actor=str(telegram_id),
                   assignment=assignment.id, reason=reason)
-        await session.commit()
-        raise AnswerRefused(view, reason)
+        return reason
 
     async def _owned(
         self, session: AsyncSession, telegram_id: int, assignment_id: int

@@ -78,6 +78,21 @@ async def test_paused_with_a_task_open_is_refused_and_the_item_freed(services: S
     assert await counts(services) == (0, 1, 1)
 
 
+async def test_next_task_after_a_pause_does_not_show_the_open_task_again(
+        services: Services, clock: Clock) -> None:
+    """Tapping Next task instead of answering: the paused worker is not handed the task they
+    may no longer answer; it goes back to the pool at once."""
+    cid = await make_campaign(services, items=1, overlap=1)
+    ann, bob = await make_workers(services, 2)
+    task = await services.tasks.next_task(ann.id)
+    assert task is not None
+    await pause(services, clock, ann.id, cid, 30)
+    assert await services.tasks.next_task(ann.id) is None
+    assert await counts(services) == (0, 0, 1)
+    again = await services.tasks.next_task(bob.id)
+    assert again is not None and again.text == task.text
+
+
 async def test_removed_by_a_confirmed_case_with_a_task_open(services: Services) -> None:
     owner = await services.workers.register(900, "Olga", "olga", "en")
     cid = await make_campaign(services, items=2, overlap=1)
