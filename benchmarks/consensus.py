@@ -82,7 +82,7 @@ DEFAULT = type(default_aggregator()).__name__
 # the default itself
 VARIANTS: dict[str, dict[str, Any]] = {
     "pooled prior mean (default)": {},
-    "fixed prior mean μ·e_k (previous default)": {"pooled": False},
+    "fixed prior mean μ·e_k, (λ, μ) walked (as before)": {"pooled": False},
     "pooled, class prior shrunk (c=1)": {"prior_shrink": 1.0},
     "pooled, fitted class prior": {"prior_shrink": 0.0},
 }
