@@ -52,8 +52,10 @@ async def test_killed_settlement_resumes_and_pays_once(rig: Rig, point: str) -> 
                                                           with_payouts=False)
         assert len(onchain) == (1 if point == "after_receipt" else 0)
     finally:
-        # Mining resumes (anvil mines the pending transaction) before the restart.
+        # Mining resumes before the restart; anvil mines the pending transaction only with the
+        # next block, so mine one now (a loaded machine otherwise restarts before it lands).
         await w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        await w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     async with services.sessionmaker() as s:
         [batch] = list(await s.scalars(select(SettlementBatch)))
     assert batch.status == "sent" and len(await ledger(services, "paid")) == 0
