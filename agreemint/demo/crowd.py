@@ -64,15 +64,15 @@ async def _say(tg: SandboxClient, worker: SimWorker, text: str,
                match: Callable[[ChatMessage], bool]) -> ChatMessage:
     """Send `text`; the first newer message that `match`es (the bot's answer to it)."""
     before = await tg.last_message(worker.user_id)
-    after = before.message_id if before else 0
     await tg.send_text(worker.user_id, text)
+    return await _reply(tg, worker, before.message_id if before else 0, match)
+
+
+async def _reply(tg: SandboxClient, worker: SimWorker, after: int,
+                 match: Callable[[ChatMessage], bool]) -> ChatMessage:
+    """The first message after `after` that `match`es, waiting for it."""
     msgs = await tg.wait_for(worker.user_id, _reply_to(after, match), timeout=WAIT)
     return next(m for m in msgs if m.message_id > after and match(m))
-
-
-async def _next_task(tg: SandboxClient, worker: SimWorker, after: int) -> ChatMessage:
-    msgs = await tg.wait_for(worker.user_id, _reply_to(after, _is_task_or_none), timeout=WAIT)
-    return next(m for m in msgs if m.message_id > after and _is_task_or_none(m))
 
 
 async def link_wallet(tg: SandboxClient, worker: SimWorker) -> None:
@@ -101,7 +101,7 @@ async def work(tg: SandboxClient, worker: SimWorker, truth: dict[str, str],
     last = (await _say(tg, worker, "/next", _is_task_or_none)).message_id - 1
     idle = 0
     while True:
-        task = await _next_task(tg, worker, last)
+        task = await _reply(tg, worker, last, _is_task_or_none)
         if texts.SKIP not in task.button_texts:
             # "Nothing left" can mean others hold the last slots for now: come back a few
             # times, as a person would, before calling it a day.

@@ -118,14 +118,15 @@ class CollusionScan:
             .join(Item, Item.id == Answer.item_id)
             .where(Item.campaign_id == campaign_id, Answer.purpose == "task")
         )).all()
-        keys = {int(i): str(label) for i, label in (await session.execute(
-            select(Item.id, Item.gold_label).where(
-                Item.campaign_id == campaign_id, Item.is_gold.is_(True),
-                Item.gold_label.is_not(None), Item.gold_flag.is_(None))
-        )).all()}
-        flagged = set((await session.scalars(select(Item.id).where(
-            Item.campaign_id == campaign_id, Item.is_gold.is_(True)))).all()) - set(keys)
-        # A key flagged as likely wrong proves nothing either way: leave its answers out.
+        keys: dict[int, str] = {}
+        flagged: set[int] = set()  # a key flagged as likely wrong proves nothing either way
+        for i, label, flag in await session.execute(
+                select(Item.id, Item.gold_label, Item.gold_flag).where(
+                    Item.campaign_id == campaign_id, Item.is_gold.is_(True))):
+            if label is None or flag is not None:
+                flagged.add(int(i))
+            else:
+                keys[int(i)] = str(label)
         rows = [r for r in rows if r[1] not in flagged]
         accuracy, sources = await self._consensus_accuracy(session, campaign_id)
         gold = (await session.execute(

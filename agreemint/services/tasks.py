@@ -118,15 +118,14 @@ class TaskService:
         for _attempt in range(3):
             async with self._sm() as session:
                 open_task = await self._open_assignment(session, worker_id)
-                worker = await session.get_one(Worker, worker_id)
                 if open_task is not None:
                     item = await session.get_one(Item, open_task.item_id)
-                    if await self._close_if_blocked(session, open_task, item,
-                                                    worker.telegram_id) is None:
+                    if await self._close_if_blocked(session, open_task, item) is None:
                         return await self._view(session, open_task)
                     # Paused or removed since it was shown: it went back; look elsewhere.
                     await session.commit()
                     continue
+                worker = await session.get_one(Worker, worker_id)
                 assignment = await self._claimer.claim(session, worker)
                 if assignment is None:
                     return None
@@ -334,14 +333,14 @@ class TaskService:
         Appeal re-reviews are left to `appeals`, which chooses who may vote."""
         assignment, item, campaign = await self._owned(session, telegram_id, assignment_id)
         view = _task_view(assignment, item, campaign)
-        reason = await self._close_if_blocked(session, assignment, item, telegram_id)
+        reason = await self._close_if_blocked(session, assignment, item)
         if reason is None:
             return assignment, item, campaign
         await session.commit()
         raise AnswerRefused(view, reason)
 
-    async def _close_if_blocked(self, session: AsyncSession, assignment: Assignment, item: Item,
-                                telegram_id: int) -> str | None:
+    async def _close_if_blocked(self, session: AsyncSession, assignment: Assignment,
+                                item: Item) -> str | None:
         """Why the worker may not answer this assignment any more (a pause or removal in its
         campaign), having closed it and given its slot back; None when they may."""
         if assignment.purpose == Purpose.REVIEW:
@@ -359,7 +358,8 @@ class TaskService:
         )
         if int(getattr(closed, "rowcount", 0) or 0) == 1:
             await release_slot(session, assignment)
-            audit(session, "assignment.refused", "item", item.id, actor=str(telegram_id),
+            worker = await session.get_one(Worker, assignment.worker_id)
+            audit(session, "assignment.refused", "item", item.id, actor=str(worker.telegram_id),
                   assignment=assignment.id, reason=reason)
         return reason
 
