@@ -26,6 +26,7 @@ from agreemint.domain import CampaignStatus
 from agreemint.errors import AgreemintError, NotFound
 from agreemint.multiplier import QUALITY_SCALE, QualityCurve
 from agreemint.services.audit import audit
+from agreemint.services.gold_budget import gold_room
 from agreemint.services.rewards import ledger_totals
 from agreemint.store.engine import SessionMaker
 from agreemint.store.models import (
@@ -90,6 +91,10 @@ class CampaignCard:
     answers_per_hour: float | None  # over the last RATE_WINDOW answers
     eta: datetime | None  # when the minimum overlap is reached at that pace
     on_chain: bool
+    # Gold in a funded campaign (gold_budget.py): how many more gold answers past each gold
+    # item's own max answers the budget still pays; None without gold or without a budget.
+    gold_room: int | None = None
+    gold_answers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +165,7 @@ class CampaignControl:
                 .join(Item, Item.id == Answer.item_id).where(Item.campaign_id == c.id)
             )).all()
             money = await ledger_totals(session, c.id, ("paid", "verified"))
+            gold = await gold_room(session, c)
         rate = _answers_per_hour(sorted(t[3] for t in triples))
         eta = None
         if rate and remaining:
@@ -174,6 +180,8 @@ class CampaignControl:
             spent_wei=paid + verified, paid_wei=paid, budget_wei=c.budget_wei,
             funded_wei=c.funded_wei, answers_per_hour=rate, eta=eta,
             on_chain=c.chain_campaign_id is not None,
+            gold_room=gold.extra_gold if gold is not None and gold.gold_items else None,
+            gold_answers=gold.gold_answers if gold is not None else 0,
         )
 
     async def chart_data(self, viewer: Viewer, campaign_id: int) -> ChartData:

@@ -1,6 +1,7 @@
 """Choosing a worker's next item: blocks, training, appeal re-reviews, hidden gold, regular.
 
-Hidden gold that a removed or held worker answered wrongly is served first, and to a worker
+Hidden gold is served only as far as the campaign's budget can pay it (gold_budget.py). Hidden
+gold that a removed or held worker answered wrongly is served first, and to a worker
 watching a suspected ring (collusion_groups.py) that ring's wrong gold before any other. For an
 honest worker it is gold like any other; an account still copying a caught ring or farm gives
 the same wrong answer there, where the key proves it wrong, and the ring test sees it.
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.config import TaskSettings
 from agreemint.domain import CampaignStatus
+from agreemint.services.gold_budget import affordable_gold
 from agreemint.services.rule_texts import Blocks
 from agreemint.services.standing import Purpose
 from agreemint.store.models import (
@@ -114,7 +116,10 @@ class Claimer:
             ids = self._spread([row.id for row in regular if row.campaign_id == campaign.id])
             turn, ring = await self._gold_turn(session, worker, campaign)
             if turn:
-                ids = await self._gold_first(session, worker.id, campaign.id, ring) + ids
+                gold = await self._gold_first(session, worker.id, campaign.id, ring)
+                # Only gold the budget can pay (gold_budget.py); the lock it takes is held
+                # until this assignment commits.
+                ids = await affordable_gold(session, campaign, gold) + ids
             for item_id in ids:
                 if await self._take_slot(session, item_id):
                     return await self._issue(session, worker.id, item_id, Purpose.TASK)

@@ -1,0 +1,132 @@
+"""Paid hidden gold within the funded budget.
+
+The budget (`funding.campaign_budget`) pays items × max answers at the top price (rate × the
+curve's top multiplier): one *slot* per answer an item can get. A regular item never takes more
+than its slots, but hidden gold does (every worker may meet every gold question), and a right gold
+answer is paid like any other. So a gold answer past its item's own slots is paid out of what the
+rest of the campaign leaves of the budget, and is handed out only if it fits. Before it is,
+`gold_room` adds up the most the campaign can still cost:
+
+- every decided answer (verified, held or paid) at its ledger amount;
+- every other task answer (pending, or withheld: an appeal or a fixed key can still pay it) and
+  every open task at the top price;
+- every slot an item may still fill, at the top price: max answers of each gold item and each
+  unresolved regular item, less what it already has. A resolved item takes no new tasks, so the
+  slots it left unused (dynamic overlap stopped early) become room for gold, and so does the
+  multiplier headroom of decided answers.
+
+If that plus one more answer at the top price stays within the budget, any gold question may be
+served; otherwise only gold items still below their own max answers (pre-paid by the budget) are,
+and a worker whose turn it is gets a regular task instead. Gold stays hidden: nothing tells the
+worker which it was. Training questions are never paid, so they are not limited.
+
+Only a campaign with a budget and a reward rate is limited; one without (unpaid, or not funded
+through `/fund`) promised nothing. The top price is budget ÷ (items × max answers), rounded up:
+the budget is that product exactly (`campaign_budget`), and the items never change after import.
+
+Concurrency and crashes: the check and the assignment it allows commit in one transaction under
+a per-campaign lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: every transaction
+is already BEGIN IMMEDIATE), so two workers can never both take the last room. Nothing is stored:
+the sum is read again from items, assignments and the ledger each time, so a crash leaves
+nothing to repair and nothing can drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agreemint.domain import AssignmentStatus
+from agreemint.services.standing import Purpose
+from agreemint.store.models import Assignment, Campaign, Item, LedgerEntry
+
+# pg_advisory_xact_lock(key, campaign id): serializes paid-gold checks within one campaign.
+GOLD_LOCK_KEY = 0x474C44  # "GLD"
+DECIDED = ("verified", "held", "paid")  # ledger states with a final (or only shrinking) amount
+HOLDING = (AssignmentStatus.ISSUED, AssignmentStatus.ANSWERED)
+
+
+@dataclass(frozen=True, slots=True)
+class GoldRoom:
+    """The most a campaign can still cost, against its budget."""
+
+    budget_wei: int
+    committed_wei: int  # decided amounts + everything else that can still be paid, at the top
+    top_price_wei: int  # one answer at the top multiplier
+    full: frozenset[int]  # gold items with at least their max answers (or open tasks)
+    gold_items: int
+    gold_answers: int  # task answers on gold items and open gold tasks (training not counted)
+
+    @property
+    def extra_gold(self) -> int:
+        """How many more gold answers past their items' own slots the budget can still pay."""
+        return max(0, self.budget_wei - self.committed_wei) // self.top_price_wei
+
+
+def limited(campaign: Campaign) -> bool:
+    """Whether the campaign's gold is paid out of a funded budget (and so limited by it)."""
+    return campaign.budget_wei > 0 and campaign.reward_rate_micro > 0
+
+
+async def affordable_gold(session: AsyncSession, campaign: Campaign,
+                          gold_ids: list[int]) -> list[int]:
+    """The gold candidates (in their order) the budget can pay one more answer on. Takes the
+    campaign's gold lock, held until the caller's transaction ends: issue the assignment in it."""
+    if not gold_ids or not limited(campaign):
+        return gold_ids
+    await _lock(session, campaign.id)
+    room = await gold_room(session, campaign)
+    if room is None or room.extra_gold >= 1:
+        return gold_ids
+    return [item_id for item_id in gold_ids if item_id not in room.full]
+
+
+async def gold_room(session: AsyncSession, campaign: Campaign) -> GoldRoom | None:
+    """The campaign's worst case against its budget; None when it is not limited."""
+    if not limited(campaign):
+        return None
+    slots = campaign.max_overlap or campaign.overlap  # what the budget was sized for
+    cap = max(slots, campaign.overlap)  # the most answers a regular item can get
+    items, regular = (await session.execute(
+        select(func.count(), func.sum(case(
+            (Item.is_gold.is_(True), 0),
+            (Item.resolved.is_(True), Item.slots_taken),  # takes no new tasks
+            (Item.slots_taken > cap, Item.slots_taken),  # a dropped gold item
+            else_=cap,
+        ))).where(Item.campaign_id == campaign.id)
+    )).one()
+    gold_items = int(await session.scalar(select(func.count()).where(
+        Item.campaign_id == campaign.id, Item.is_gold.is_(True))) or 0)
+    # Per gold item: task answers plus open tasks (training is never paid, so not counted).
+    usage = dict((await session.execute(
+        select(Assignment.item_id, func.count())
+        .join(Item, Item.id == Assignment.item_id)
+        .where(Item.campaign_id == campaign.id, Item.is_gold.is_(True),
+               Assignment.purpose == Purpose.TASK, Assignment.status.in_(HOLDING))
+        .group_by(Assignment.item_id)
+    )).all())
+    gold = (gold_items - len(usage)) * cap + sum(max(int(n), cap) for n in usage.values())
+    decided_wei, decided = 0, 0
+    for amount, count in (await session.execute(
+        select(LedgerEntry.amount_wei, func.count())
+        .where(LedgerEntry.campaign_id == campaign.id, LedgerEntry.status.in_(DECIDED))
+        .group_by(LedgerEntry.amount_wei)
+    )).all():
+        decided_wei += int(amount) * int(count)
+        decided += int(count)
+    top = -(-campaign.budget_wei // max(1, int(items) * slots))  # rounded up: conservative
+    units = int(regular or 0) + gold - decided
+    return GoldRoom(
+        budget_wei=campaign.budget_wei, committed_wei=decided_wei + units * top,
+        top_price_wei=top, full=frozenset(i for i, n in usage.items() if int(n) >= cap),
+        gold_items=gold_items, gold_answers=sum(int(n) for n in usage.values()),
+    )
+
+
+async def _lock(session: AsyncSession, campaign_id: int) -> None:
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key, :campaign)"),
+                           {"key": GOLD_LOCK_KEY, "campaign": campaign_id % 2**31})
