@@ -73,10 +73,23 @@ def card(c: CampaignCard, symbol: str) -> str:
         f"Spent: {format_tokens(c.spent_wei, symbol)} of {budget} "
         f"(paid {format_tokens(c.paid_wei, symbol)})",
         f"Funded: {format_tokens(c.funded_wei, symbol)}" + (" on-chain" if c.on_chain else ""),
+        *_gold(c),
         f"Pace: {pace} · ETA: {eta}",
         f"Deadline: {_when(c.deadline)}",
     ]
     return "\n".join(lines)
+
+
+def _gold(c: CampaignCard) -> list[str]:
+    """Gold answers past the gold items' own max answers are paid out of the budget's room."""
+    if c.gold_room is None:
+        return []
+    head = f"Gold answers: {c.gold_answers}; "
+    if c.gold_room:
+        return [head + f"the budget has room for {c.gold_room} more beyond the gold items' own "
+                "max answers"]
+    return [head + "the budget has no room for more beyond the gold items' own max answers, "
+            "so gold items that reached theirs are no longer served"]
 
 
 def paused(campaign_id: int) -> str:

@@ -1,15 +1,19 @@
 """Funding a campaign's escrow in the RewardVault, and starting the campaign once it is funded.
 
-Budget = items × max overlap × rate × max multiplier: what the campaign's labels can cost at
-most, before gold answers beyond each gold item's overlap (every worker may meet a gold question;
-the multiplier headroom usually covers them). On a local chain (the embedded anvil) the
-operator's signer mints the budget into the vault; elsewhere the manager deposits it from their
-own wallet (approve, then `fund`) and "Check funding" reads the escrow. Either way the campaign
-stays a draft, handing out no tasks, until the vault holds the whole budget.
+Budget = items × max overlap × rate × max multiplier: the most the campaign can cost. Hidden
+gold, which every worker may meet, is held inside it: a gold answer past its item's own max
+answers is handed out only while the budget has room for it (gold_budget.py), room that resolved
+items' unused answers and the multiplier headroom of decided answers leave.
+
+On a local chain (the embedded anvil) the operator's signer mints the budget into the vault;
+elsewhere the manager deposits it from their own wallet (approve, then `fund`) and "Check
+funding" reads the escrow. Either way the campaign stays a draft, handing out no tasks, until
+the vault holds the whole budget.
 
 Later, what is missing is the budget not yet paid out or held in escrow, or — if the rewards
-workers have earned outgrow the escrow (the settlement then tells the manager) — at least what
-they are owed; `/fund` tops up that, never the amounts already paid.
+workers have earned outgrow the escrow (the settlement then tells the manager; a campaign whose
+gold outran its budget before gold was held to it, say) — at least what they are owed; `/fund`
+tops up that, never the amounts already paid.
 
 Re-running is always safe: the vault campaign id is stored before any funding (see
 `SettlementService.open_campaign_onchain`), and a mint tops up only the shortfall read from the

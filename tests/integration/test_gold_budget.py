@@ -19,6 +19,7 @@ from agreemint.services.gold_budget import gold_room
 from agreemint.services.itemfile import ItemSpec
 from agreemint.services.rewards import WEI_PER_MICRO
 from agreemint.store.models import Answer, Assignment, Campaign, Item, LedgerEntry
+from bot import manager_texts as texts
 from tests.factories import OPTIONS, make_workers
 
 RATE_MICRO = 1_000_000  # one token per verified label at 1x
@@ -149,6 +150,9 @@ async def test_the_card_says_how_much_gold_the_budget_still_pays(services: Servi
     await take(services, worker.id, worker.telegram_id)
     card = await cc.card(viewer, cid)
     assert (card.gold_answers, card.gold_room) == (1, 0)
+    assert ("Gold answers: 1; the budget has no room for more beyond the gold items' own max "
+            "answers, so gold items that reached theirs are no longer served"
+            ) in texts.card(card, "LBL")
     unfunded = await paid_campaign(services, items=2, gold=1, funded=False)
     card = await cc.card(viewer, unfunded)
     assert card.gold_room is None
