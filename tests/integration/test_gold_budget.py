@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.domain import ItemKind
 from agreemint.multiplier import MULTIPLIER_SCALE
 from agreemint.runtime import Services
+from agreemint.services import gold_budget
 from agreemint.services.campaign_control import CampaignControl, Viewer
 from agreemint.services.campaigns import CampaignSpec
 from agreemint.services.funding import FundingService
@@ -122,12 +125,21 @@ async def test_campaigns_without_a_budget_serve_gold_as_before(services: Service
 
 
 async def test_racing_workers_never_take_more_gold_than_is_paid_for(
-        services: Services) -> None:
+        services: Services, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # 7 items × 2 answers = 14 slots: 12 held by the unresolved regular items, 2 by the gold
     # item, of which the first worker takes one. Six workers then race for the other.
     cid = await paid_campaign(services, items=6, gold=1, max_overlap=2)
     first, *racers = await make_workers(services, 7)
     assert await take(services, first.id, first.telegram_id) == "gold 0"
+    if backend == "postgres":
+        # All six reach the check together (SQLite's BEGIN IMMEDIATE already lines them up).
+        barrier, lock = asyncio.Barrier(len(racers)), gold_budget._lock
+
+        async def together(session: AsyncSession, campaign_id: int) -> None:
+            await barrier.wait()
+            await lock(session, campaign_id)
+
+        monkeypatch.setattr(gold_budget, "_lock", together)
     tasks = await asyncio.gather(*(services.tasks.next_task(w.id) for w in racers))
     texts = [t.text for t in tasks if t is not None]
     assert texts.count("gold 0") == 1 and len(texts) == len(racers)
