@@ -140,3 +140,28 @@ def agreement_skills(
     total = np.bincount(m.worker, minlength=m.n_workers)
     a, b = prior
     return np.asarray((correct + a) / (total + a + b), dtype=np.float64)
+
+
+def fit_encoded(model: Aggregator, m: AnswerMatrix, gold_t: IntArray, gold_l: IntArray,
+                init: Any) -> None:
+    """``model.fit`` with gold already encoded: how one aggregator fits another on the same
+    matrix (or on a fold of it: the fold matrices share ``m``'s task codes)."""
+    model._set(worker_ids_=m.worker_ids, label_ids_=m.label_ids)
+    model._fit(m, gold_t, gold_l, init)
+
+
+def posterior_confusions(m: AnswerMatrix, probas: FloatArray,
+                         pseudo: float = 0.3) -> tuple[FloatArray, FloatArray]:
+    """Each worker's expected confusion against ``probas`` and the mean posterior:
+    ``(errors[w, true, observed], priors)``, for aggregators that have no confusion model of
+    their own. ``pseudo`` is added to every cell (as :class:`~consensus.DawidSkene`'s
+    smoothing), so a worker who never saw a class gets a uniform row, not a zero one."""
+    n_labels = m.n_labels
+    key = m.worker * n_labels + m.label
+    counts = np.stack([np.bincount(key, weights=probas[m.task, k],
+                                   minlength=m.n_workers * n_labels)
+                       .reshape(m.n_workers, n_labels) for k in range(n_labels)], axis=1
+                      ).astype(np.float64) + pseudo
+    priors = (probas.mean(axis=0) if m.n_tasks
+              else np.full(n_labels, 1.0 / max(n_labels, 1)))
+    return counts / counts.sum(axis=2, keepdims=True), priors

@@ -93,7 +93,7 @@ from typing import Any
 import numpy as np
 
 from consensus.auto import AutoLogLinearDawidSkene, cv_splits
-from consensus.base import Aggregator, FloatArray
+from consensus.base import Aggregator, FloatArray, fit_encoded, posterior_confusions
 from consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
 from consensus.gold_choice import (
     choose_by_gold,
@@ -192,13 +192,13 @@ class AutoSelect(_LearnedState):
             chosen, selected_on = previous.chosen_, previous.selected_on_
             by_likelihood = previous.likelihood_choice_
             model = self._make(chosen)
-            _fit_inner(model, m, gold_t, gold_l, inner if _same(model, inner) else None)
+            fit_encoded(model, m, gold_t, gold_l, inner if _same(model, inner) else None)
         else:
             selected_on = m.n_answers
             loglinear = self._loglinear()
             # a previous Dawid–Skene-family fit warm-starts it (λ is re-chosen: the matrix has
             # doubled)
-            _fit_inner(loglinear, m, gold_t, gold_l, inner if _ds_family(inner) else None)
+            fit_encoded(loglinear, m, gold_t, gold_l, inner if _ds_family(inner) else None)
             model, chosen = loglinear, LOGLINEAR
             if loglinear.scores_:
                 base = loglinear.heldout_
@@ -221,7 +221,7 @@ class AutoSelect(_LearnedState):
                 scored = int(correct[by_likelihood].size)
             if chosen != LOGLINEAR or by_likelihood != LOGLINEAR:  # else `loglinear` is it
                 model = self._make(chosen)
-                _fit_inner(model, m, gold_t, gold_l, inner if _same(model, inner) else None)
+                fit_encoded(model, m, gold_t, gold_l, inner if _same(model, inner) else None)
         errors, priors = _confusions(m, model)
         self._set(probas_=model.probas_, labels_=model.labels_, skills_=model.skills_,
                   errors_=errors, priors_=priors, model_=model, chosen_=chosen,
@@ -249,7 +249,7 @@ class AutoSelect(_LearnedState):
         parts = []
         for sub, hidden in cv_splits(m, self.holdout, self.seed, self.folds, self.all_folds_max):
             fitted = self._minimax(self.select_tol)
-            _fit_inner(fitted, sub, gold_t, gold_l, None)
+            fit_encoded(fitted, sub, gold_t, gold_l, None)
             parts.append(minimax_answer_log_likelihoods(m, hidden, fitted))
         return np.concatenate(parts)
 
@@ -266,27 +266,11 @@ def _ds_family(inner: Any) -> bool:
 
 def _confusions(m: AnswerMatrix, model: Aggregator) -> tuple[FloatArray, FloatArray]:
     """The chosen model's ``(errors_[w, true, observed], priors_)``; for a model without them
-    (majority vote) the expected confusion of each worker against its posteriors (a pseudo-count
-    of 0.3 per cell, as :class:`DawidSkene`'s) and the mean posterior."""
+    (majority vote) each worker's expected confusion against its posteriors."""
     if hasattr(model, "errors_") and hasattr(model, "priors_"):
         return model.errors_, model.priors_
-    n_labels = m.n_labels
-    key = m.worker * n_labels + m.label
-    counts = np.stack([np.bincount(key, weights=model.probas_[m.task, k],
-                                   minlength=m.n_workers * n_labels)
-                       .reshape(m.n_workers, n_labels) for k in range(n_labels)], axis=1
-                      ).astype(np.float64) + 0.3
-    priors = (model.probas_.mean(axis=0) if m.n_tasks
-              else np.full(n_labels, 1.0 / max(n_labels, 1)))
-    return counts / counts.sum(axis=2, keepdims=True), priors
-
-
-def _fit_inner(model: Aggregator, m: AnswerMatrix, gold_t: IntArray, gold_l: IntArray,
-               init: Any) -> None:
-    """``model.fit`` with gold already encoded (the fold matrices share ``m``'s task codes)."""
-    model._set(worker_ids_=m.worker_ids, label_ids_=m.label_ids)
-    model._fit(m, gold_t, gold_l, init)
+    return posterior_confusions(m, model.probas_)
 
 
 def _fit_gold(model: Aggregator, m: AnswerMatrix, gold_t: IntArray, gold_l: IntArray) -> None:
-    _fit_inner(model, m, gold_t, gold_l, None)
+    fit_encoded(model, m, gold_t, gold_l, None)

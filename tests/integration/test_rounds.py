@@ -51,8 +51,8 @@ async def test_round_labels_items_at_overlap_with_agreement(services: Services) 
         # The default names the model it chose for this campaign.
         [round_] = list(await s.scalars(select(ConsensusRound)))
         assert round_.aggregator == audit[0].data["aggregator"]
-        assert round_.aggregator in {"AutoSelect:AutoLogLinearDawidSkene",
-                                     "AutoSelect:MinimaxEntropy"}
+        assert round_.aggregator in {"Committee:AutoLogLinearDawidSkene",
+                                     "Committee:MinimaxEntropy"}
     # nothing new is due: no second round
     assert await services.rounds.run_all() == []
 

@@ -9,6 +9,7 @@ from consensus import (
     MACE,
     Aggregator,
     AnswerMatrix,
+    AutoSelect,
     DawidSkene,
     LogLinearDawidSkene,
     MajorityVote,
@@ -22,10 +23,10 @@ from .conftest import simulate
 
 ALL: list[Callable[[], Aggregator]] = [
     MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy,
-    LogLinearDawidSkene, MACE,
+    LogLinearDawidSkene, MACE, AutoSelect,
     default_aggregator,
 ]
-IDS = ["mv", "wmv", "ds", "ocds", "mme", "llds", "mace", "default"]
+IDS = ["mv", "wmv", "ds", "ocds", "mme", "llds", "mace", "auto", "default"]
 EM = [DawidSkene, OneCoinDawidSkene, MinimaxEntropy, LogLinearDawidSkene, MACE]
 
 
