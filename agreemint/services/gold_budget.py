@@ -18,7 +18,9 @@ rest of the campaign leaves of the budget, and is handed out only if it fits. Be
 If that plus one more answer at the top price stays within the budget, any gold question may be
 served; otherwise only gold items still below their own max answers (pre-paid by the budget) are,
 and a worker whose turn it is gets a regular task instead. Gold stays hidden: nothing tells the
-worker which it was. Training questions are never paid, so they are not limited.
+worker which it was. So the sum is needed only when a candidate has reached its own max answers:
+while none has (a young campaign, or gold not yet met by many), a gold turn counts the
+candidates' answers alone and skips it. Training questions are never paid, so they are not limited.
 
 Only a campaign with a budget and a reward rate is limited; one without (unpaid, or not funded
 through `/fund`) promised nothing. The top price is budget ÷ (items × max answers), rounded up:
@@ -28,14 +30,16 @@ Concurrency and crashes: the check and the assignment it allows commit in one tr
 a per-campaign lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: every transaction
 is already BEGIN IMMEDIATE), so two workers can never both take the last room. Nothing is stored:
 the sum is read again from items, assignments and the ledger each time, so a crash leaves
-nothing to repair and nothing can drift.
+nothing to repair and nothing can drift. The reads go through indexes (answers by item, the
+ledger by campaign, state and amount), but they still grow with the campaign's gold answers and
+decided ledger rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import ColumnElement, and_, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.domain import AssignmentStatus
@@ -55,7 +59,6 @@ class GoldRoom:
     budget_wei: int
     committed_wei: int  # decided amounts + everything else that can still be paid, at the top
     top_price_wei: int  # one answer at the top multiplier
-    full: frozenset[int]  # gold items with at least their max answers (or open tasks)
     gold_items: int
     gold_answers: int  # task answers on gold items and open gold tasks (training not counted)
 
@@ -70,49 +73,69 @@ def limited(campaign: Campaign) -> bool:
     return campaign.budget_wei > 0 and campaign.reward_rate_micro > 0
 
 
+def _cap(campaign: Campaign) -> int:
+    """The most answers a regular item can get: a gold item's own slots (pre-paid)."""
+    return max(campaign.max_overlap or campaign.overlap, campaign.overlap)
+
+
+def _holding() -> ColumnElement[bool]:
+    """Assignments that hold a paid place: task answers and open tasks (not training)."""
+    return and_(Assignment.purpose == Purpose.TASK, Assignment.status.in_(HOLDING))
+
+
 async def affordable_gold(session: AsyncSession, campaign: Campaign,
                           gold_ids: list[int]) -> list[int]:
     """The gold candidates (in their order) the budget can pay one more answer on. Takes the
-    campaign's gold lock, held until the caller's transaction ends: issue the assignment in it."""
+    campaign's gold lock, held until the caller's transaction ends: issue the assignment in it.
+
+    Only candidates at their own max answers need the room: when none is (the common case),
+    they are all pre-paid and the campaign-wide sum is not read at all."""
     if not gold_ids or not limited(campaign):
         return gold_ids
-    await _lock(session, campaign.id)
+    await _lock(session, campaign.id)  # before counting: a racer's answer may be committing
+    full = set((await session.scalars(
+        select(Assignment.item_id)
+        .where(Assignment.item_id.in_(gold_ids), _holding())
+        .group_by(Assignment.item_id)
+        .having(func.count() >= _cap(campaign))
+    )).all())
+    if not full:
+        return gold_ids
     room = await gold_room(session, campaign)
     if room is None or room.extra_gold >= 1:
         return gold_ids
-    return [item_id for item_id in gold_ids if item_id not in room.full]
+    return [item_id for item_id in gold_ids if item_id not in full]
 
 
 async def gold_room(session: AsyncSession, campaign: Campaign) -> GoldRoom | None:
-    """The campaign's worst case against its budget; None when it is not limited."""
+    """The campaign's worst case against its budget; None when it is not limited. Reads every
+    answer of the campaign's gold and its decided ledger (through indexes: the answers on gold
+    by item, the ledger by campaign, state and amount), so callers ask only when it matters."""
     if not limited(campaign):
         return None
     slots = campaign.max_overlap or campaign.overlap  # what the budget was sized for
-    cap = max(slots, campaign.overlap)  # the most answers a regular item can get
-    items, regular = (await session.execute(
+    cap = _cap(campaign)
+    items, regular, gold_items = (await session.execute(
         select(func.count(), func.sum(case(
             (Item.is_gold.is_(True), 0),
             (Item.resolved.is_(True), Item.slots_taken),  # takes no new tasks
             (Item.slots_taken > cap, Item.slots_taken),  # a dropped gold item
             else_=cap,
-        ))).where(Item.campaign_id == campaign.id)
+        )), func.sum(case((Item.is_gold.is_(True), 1), else_=0)))
+        .where(Item.campaign_id == campaign.id)
     )).one()
-    gold_items = int(await session.scalar(select(func.count()).where(
-        Item.campaign_id == campaign.id, Item.is_gold.is_(True))) or 0)
-    # Per gold item: task answers plus open tasks (training is never paid, so not counted).
-    usage = dict((await session.execute(
-        select(Assignment.item_id, func.count())
-        .join(Item, Item.id == Assignment.item_id)
-        .where(Item.campaign_id == campaign.id, Item.is_gold.is_(True),
-               Assignment.purpose == Purpose.TASK, Assignment.status.in_(HOLDING))
-        .group_by(Assignment.item_id)
-    )).all())
-    gold = (gold_items - len(usage)) * cap + sum(max(int(n), cap) for n in usage.values())
+    # Per gold item: task answers plus open tasks (counted from the index by item), at least
+    # its own max answers. Summed here: SQL would count each item again for each use of n.
+    used = (select(func.count()).where(Assignment.item_id == Item.id, _holding())
+            .correlate(Item).scalar_subquery())
+    counts = [int(n) for n in await session.scalars(
+        select(used).where(Item.campaign_id == campaign.id, Item.is_gold.is_(True)))]
+    gold, gold_answers = sum(max(n, cap) for n in counts), sum(counts)
     decided_wei, decided = 0, 0
-    for amount, count in (await session.execute(
-        select(LedgerEntry.amount_wei, func.count())
+    for _status, amount, count in (await session.execute(
+        select(LedgerEntry.status, LedgerEntry.amount_wei, func.count())
         .where(LedgerEntry.campaign_id == campaign.id, LedgerEntry.status.in_(DECIDED))
-        .group_by(LedgerEntry.amount_wei)
+        .group_by(LedgerEntry.status, LedgerEntry.amount_wei)  # the index's order
     )).all():
         decided_wei += int(amount) * int(count)
         decided += int(count)
@@ -120,8 +143,8 @@ async def gold_room(session: AsyncSession, campaign: Campaign) -> GoldRoom | Non
     units = int(regular or 0) + gold - decided
     return GoldRoom(
         budget_wei=campaign.budget_wei, committed_wei=decided_wei + units * top,
-        top_price_wei=top, full=frozenset(i for i, n in usage.items() if int(n) >= cap),
-        gold_items=gold_items, gold_answers=sum(int(n) for n in usage.values()),
+        top_price_wei=top, gold_items=int(gold_items or 0),
+        gold_answers=gold_answers,
     )
 
 

@@ -127,6 +127,8 @@ class Assignment(Base):
     __table_args__ = (
         UniqueConstraint("worker_id", "item_id"),
         Index("ix_assignments_open", "status", "expires_at"),
+        # Answers and open tasks per item (the paid-gold budget check, services/gold_budget.py).
+        Index("ix_assignments_item", "item_id", "purpose", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -285,7 +287,11 @@ class LedgerEntry(Base):
     withheld (with a reason) or paid."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_entries_state", "status", "campaign_id"),)
+    __table_args__ = (
+        Index("ix_ledger_entries_state", "status", "campaign_id"),
+        # A campaign's decided amounts, read from the index alone (services/gold_budget.py).
+        Index("ix_ledger_entries_amounts", "campaign_id", "status", "amount_wei"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     answer_id: Mapped[int] = mapped_column(

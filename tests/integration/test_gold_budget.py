@@ -116,6 +116,44 @@ async def test_room_comes_back_as_answers_are_decided_below_the_top(services: Se
     assert await worst_case_owed(services, cid) <= await budget(services, cid)
 
 
+async def test_gold_below_its_max_is_served_without_reading_the_room(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    cid = await paid_campaign(services, items=6, gold=2)
+    reads: list[int] = []
+
+    async def counted(session: AsyncSession, campaign: Campaign) -> gold_budget.GoldRoom | None:
+        reads.append(campaign.id)
+        return await gold_room(session, campaign)
+
+    monkeypatch.setattr(gold_budget, "gold_room", counted)
+    first, second = await make_workers(services, 2)
+    # Each gold item's own answer is pre-paid: the campaign-wide sum is not needed.
+    assert [await take(services, first.id, first.telegram_id) for _ in range(2)] == [
+        "gold 0", "gold 1"]
+    assert reads == []
+    # Both gold items are full now and the budget has no room: the sum is read, and refuses.
+    assert await take(services, second.id, second.telegram_id) == "item 0"
+    assert reads == [cid]
+    assert await worst_case_owed(services, cid) <= await budget(services, cid)
+
+
+async def test_only_full_gold_is_refused_when_the_budget_has_no_room(services: Services) -> None:
+    cid = await paid_campaign(services, items=6, gold=2)
+    first, second = await make_workers(services, 2)
+    assert await take(services, first.id, first.telegram_id) == "gold 0"
+    async with services.sessionmaker() as s:
+        campaign = await s.get_one(Campaign, cid)
+        room = await gold_room(s, campaign)
+        assert room is not None and room.extra_gold == 0
+        gold = list(await s.scalars(select(Item.id).where(
+            Item.campaign_id == cid, Item.is_gold.is_(True)).order_by(Item.id)))
+        # gold 0 is full, gold 1 still has its own (pre-paid) answer to give.
+        assert await gold_budget.affordable_gold(s, campaign, gold) == gold[1:]
+        assert await gold_budget.affordable_gold(s, campaign, gold[1:]) == gold[1:]
+        assert await gold_budget.affordable_gold(s, campaign, gold[:1]) == []
+    assert await take(services, second.id, second.telegram_id) == "gold 1"
+
+
 async def test_campaigns_without_a_budget_serve_gold_as_before(services: Services) -> None:
     await paid_campaign(services, items=6, gold=2, funded=False)
     first, second = await make_workers(services, 2)
