@@ -17,10 +17,11 @@ rest of the campaign leaves of the budget, and is handed out only if it fits. Be
 
 If that plus one more answer at the top price stays within the budget, any gold question may be
 served; otherwise only gold items still below their own max answers (pre-paid by the budget) are,
-and a worker whose turn it is gets a regular task instead. Gold stays hidden: nothing tells the
-worker which it was. So the sum is needed only when a candidate has reached its own max answers:
-while none has (a young campaign, or gold not yet met by many), a gold turn counts the
-candidates' answers alone and skips it. Training questions are never paid, so they are not limited.
+and a worker whose turn it is gets a regular task instead (the campaign's manager is told once,
+the first time). Gold stays hidden: nothing tells the worker which it was. So the sum is needed
+only when a candidate has reached its own max answers: while none has (a young campaign, or gold
+not yet met by many), a gold turn counts the candidates' answers alone and skips it. Training
+questions are never paid, so they are not limited.
 
 Only a campaign with a budget and a reward rate is limited; one without (unpaid, or not funded
 through `/fund`) promised nothing. The top price is budget ÷ (items × max answers), rounded up:
@@ -44,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.domain import AssignmentStatus
 from agreemint.services.standing import Purpose
-from agreemint.store.models import Assignment, Campaign, Item, LedgerEntry
+from agreemint.store.models import Assignment, Campaign, Item, LedgerEntry, Notification
 
 # pg_advisory_xact_lock(key, campaign id): serializes paid-gold checks within one campaign.
 GOLD_LOCK_KEY = 0x474C44  # "GLD"
@@ -104,7 +105,26 @@ async def affordable_gold(session: AsyncSession, campaign: Campaign,
     room = await gold_room(session, campaign)
     if room is None or room.extra_gold >= 1:
         return gold_ids
+    await _tell_owner(session, campaign)
     return [item_id for item_id in gold_ids if item_id not in full]
+
+
+async def _tell_owner(session: AsyncSession, campaign: Campaign) -> None:
+    """Tell the campaign's manager, once, that gold past its items' own max answers stopped:
+    new workers are then checked on gold only while some gold item is below its max, and
+    promoting more gold (new pre-paid answers) is the remedy."""
+    if campaign.owner_id is None:
+        return
+    key = f"gold-room:{campaign.id}"
+    # a late campaign meets this on every gold turn: look before inserting, not by failing
+    if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
+        return
+    session.add(Notification(
+        worker_id=campaign.owner_id, dedupe_key=key,
+        text=(f"Campaign #{campaign.id}: its budget has no room left for more hidden gold "
+              "answers, so gold questions that reached their max answers are no longer served. "
+              "New workers are checked on gold only while gold items below their max remain: "
+              f"promote more items to gold with /gold {campaign.id}.")))
 
 
 async def gold_room(session: AsyncSession, campaign: Campaign) -> GoldRoom | None:

@@ -21,7 +21,14 @@ from agreemint.services.funding import FundingService
 from agreemint.services.gold_budget import gold_room
 from agreemint.services.itemfile import ItemSpec
 from agreemint.services.rewards import WEI_PER_MICRO
-from agreemint.store.models import Answer, Assignment, Campaign, Item, LedgerEntry
+from agreemint.store.models import (
+    Answer,
+    Assignment,
+    Campaign,
+    Item,
+    LedgerEntry,
+    Notification,
+)
 from bot import manager_texts as texts
 from tests.factories import OPTIONS, make_workers
 
@@ -94,6 +101,29 @@ async def test_no_gold_the_budget_cannot_pay(services: Services) -> None:
     got = [await take(services, second.id, second.telegram_id) for _ in range(3)]
     assert got == ["item 1", "item 2", "item 3"]
     assert await worst_case_owed(services, cid) <= await budget(services, cid)
+
+
+async def test_the_manager_is_told_once_when_gold_stops(services: Services) -> None:
+    cid = await paid_campaign(services, items=6, gold=2)
+    owner, first, second, third = await make_workers(services, 4)
+    async with services.sessionmaker() as s, s.begin():
+        (await s.get_one(Campaign, cid)).owner_id = owner.id
+
+    async def notices() -> list[Notification]:
+        async with services.sessionmaker() as s:
+            return list(await s.scalars(select(Notification).where(
+                Notification.worker_id == owner.id)))
+
+    for _ in range(3):  # both gold items reach their max: still within the budget
+        await take(services, first.id, first.telegram_id)
+    assert await notices() == []
+    # every later gold turn is refused; one message in all
+    for worker, expected in ((second, ["item 1", "item 2"]), (third, ["item 3", "item 4"])):
+        got = [await take(services, worker.id, worker.telegram_id) for _ in range(2)]
+        assert got == expected
+    [notice] = await notices()
+    assert notice.dedupe_key == f"gold-room:{cid}"
+    assert f"Campaign #{cid}" in notice.text and f"/gold {cid}" in notice.text
 
 
 async def test_room_comes_back_as_answers_are_decided_below_the_top(services: Services) -> None:
