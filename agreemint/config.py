@@ -69,8 +69,8 @@ class ConsensusSettings(BaseModel):
     aggregator: str = Field(
         default="default",
         pattern=(
-            "^(default|majority_vote|weighted_majority_vote|dawid_skene|one_coin_dawid_skene"
-            "|minimax_entropy|loglinear_dawid_skene)$"
+            "^(default|auto_select|majority_vote|weighted_majority_vote|dawid_skene"
+            "|one_coin_dawid_skene|minimax_entropy|loglinear_dawid_skene)$"
         ),
     )
 

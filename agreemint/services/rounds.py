@@ -60,6 +60,7 @@ class _Snapshot:
 
 AGGREGATORS: dict[str, Callable[[], consensus.Aggregator]] = {
     "default": consensus.default_aggregator,
+    "auto_select": consensus.AutoSelect,  # the default before the committee (its rich member)
     "majority_vote": consensus.MajorityVote,
     "weighted_majority_vote": consensus.WeightedMajorityVote,
     "dawid_skene": consensus.DawidSkene,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
-from agreemint.config import Settings
+from agreemint.config import ConsensusSettings, Settings
+from agreemint.services.rounds import AGGREGATORS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,3 +57,15 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TASKS__GOLD_RATE", "2")
     with pytest.raises(ValueError, match="gold_rate"):
         Settings(_env_file=None)
+
+
+def test_every_aggregator_setting_names_a_model_rounds_can_run() -> None:
+    pattern = ConsensusSettings.model_fields["aggregator"].metadata[0].pattern
+    match = re.fullmatch(r"\^\((.*)\)\$", pattern)
+    assert match is not None
+    allowed = set(match.group(1).split("|"))
+    assert allowed == set(AGGREGATORS)  # a value the settings accept never fails at start-up
+    for name in allowed:
+        assert ConsensusSettings(aggregator=name).aggregator == name
+    with pytest.raises(ValueError):
+        ConsensusSettings(aggregator="crowdkit")
