@@ -44,8 +44,9 @@ from sqlalchemy import ColumnElement, and_, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.domain import AssignmentStatus
+from agreemint.services.rewards import ledger_groups
 from agreemint.services.standing import Purpose
-from agreemint.store.models import Assignment, Campaign, Item, LedgerEntry, Notification
+from agreemint.store.models import Assignment, Campaign, Item, Notification
 
 # pg_advisory_xact_lock(key, campaign id): serializes paid-gold checks within one campaign.
 GOLD_LOCK_KEY = 0x474C44  # "GLD"
@@ -74,9 +75,15 @@ def limited(campaign: Campaign) -> bool:
     return campaign.budget_wei > 0 and campaign.reward_rate_micro > 0
 
 
+def budget_slots(campaign: Campaign) -> int:
+    """Answers per item the budget pays for (`funding.campaign_budget`'s max overlap): the top
+    price is derived from it, so funding and this check must use the same number."""
+    return campaign.max_overlap or campaign.overlap
+
+
 def _cap(campaign: Campaign) -> int:
     """The most answers a regular item can get: a gold item's own slots (pre-paid)."""
-    return max(campaign.max_overlap or campaign.overlap, campaign.overlap)
+    return max(budget_slots(campaign), campaign.overlap)
 
 
 def _holding() -> ColumnElement[bool]:
@@ -133,7 +140,7 @@ async def gold_room(session: AsyncSession, campaign: Campaign) -> GoldRoom | Non
     by item, the ledger by campaign, state and amount), so callers ask only when it matters."""
     if not limited(campaign):
         return None
-    slots = campaign.max_overlap or campaign.overlap  # what the budget was sized for
+    slots = budget_slots(campaign)
     cap = _cap(campaign)
     items, regular, gold_items = (await session.execute(
         select(func.count(), func.sum(case(
@@ -151,14 +158,9 @@ async def gold_room(session: AsyncSession, campaign: Campaign) -> GoldRoom | Non
     counts = [int(n) for n in await session.scalars(
         select(used).where(Item.campaign_id == campaign.id, Item.is_gold.is_(True)))]
     gold, gold_answers = sum(max(n, cap) for n in counts), sum(counts)
-    decided_wei, decided = 0, 0
-    for _status, amount, count in (await session.execute(
-        select(LedgerEntry.status, LedgerEntry.amount_wei, func.count())
-        .where(LedgerEntry.campaign_id == campaign.id, LedgerEntry.status.in_(DECIDED))
-        .group_by(LedgerEntry.status, LedgerEntry.amount_wei)  # the index's order
-    )).all():
-        decided_wei += int(amount) * int(count)
-        decided += int(count)
+    groups = await ledger_groups(session, campaign.id, DECIDED)
+    decided_wei = sum(amount * count for _status, amount, count in groups)
+    decided = sum(count for _status, _amount, count in groups)
     top = -(-campaign.budget_wei // max(1, int(items) * slots))  # rounded up: conservative
     units = int(regular or 0) + gold - decided
     return GoldRoom(

@@ -95,18 +95,26 @@ async def latest_qualities(session: AsyncSession, campaign_id: int) -> list[Work
         select(WorkerQuality).where(WorkerQuality.round_id == latest)))
 
 
+async def ledger_groups(session: AsyncSession, campaign_id: int,
+                        statuses: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """(status, amount in wei, entries) for each distinct amount of the campaign's entries in
+    ``statuses``. Amounts are decimal text (see TokenAmount), so SQL cannot sum them: they come
+    back grouped, the few distinct amounts the quality curve yields rather than one row per
+    answer (in the order of the (campaign, status, amount) index)."""
+    return [(str(status), int(amount), int(count)) for status, amount, count in (
+        await session.execute(
+            select(LedgerEntry.status, LedgerEntry.amount_wei, func.count())
+            .where(LedgerEntry.campaign_id == campaign_id, LedgerEntry.status.in_(statuses))
+            .group_by(LedgerEntry.status, LedgerEntry.amount_wei)
+        )).all()]
+
+
 async def ledger_totals(session: AsyncSession, campaign_id: int,
                         statuses: tuple[str, ...]) -> dict[str, int]:
-    """Wei per ledger status in the campaign. Amounts are decimal text (see TokenAmount), so SQL
-    cannot sum them: they come back grouped, the few distinct amounts the quality curve yields
-    rather than one row per answer."""
+    """Wei per ledger status in the campaign."""
     totals = dict.fromkeys(statuses, 0)
-    for status, amount, count in (await session.execute(
-        select(LedgerEntry.status, LedgerEntry.amount_wei, func.count())
-        .where(LedgerEntry.campaign_id == campaign_id, LedgerEntry.status.in_(statuses))
-        .group_by(LedgerEntry.status, LedgerEntry.amount_wei)
-    )).all():
-        totals[status] += int(amount) * int(count)
+    for status, amount, count in await ledger_groups(session, campaign_id, statuses):
+        totals[status] += amount * count
     return totals
 
 
