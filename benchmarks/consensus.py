@@ -80,6 +80,7 @@ from consensus import (  # noqa: E402
     AnswerMatrix,
     AutoLogLinearDawidSkene,
     AutoSelect,
+    BayesianWeightedAverage,
     Committee,
     DawidSkene,
     LogLinearDawidSkene,
@@ -105,6 +106,7 @@ OURS: dict[str, Callable[[], Any]] = {
     "LogLinearDawidSkene": LogLinearDawidSkene,
     "AutoLogLinearDawidSkene": AutoLogLinearDawidSkene,
     "MACE": MACE,
+    "BayesianWeightedAverage": BayesianWeightedAverage,
     "AutoSelect": AutoSelect,
     "Committee": Committee,
 }
@@ -409,6 +411,7 @@ LOGO_MODELS: dict[str, Callable[[], Any]] = {
     "AutoLL shrunk prior": lambda: AutoLogLinearDawidSkene(prior_shrink=1.0),
     "DawidSkene": DawidSkene, "OneCoinDawidSkene": OneCoinDawidSkene, "MACE": MACE,
     "WeightedMajorityVote": WeightedMajorityVote, "MinimaxEntropy": MinimaxEntropy,
+    "BWA": BayesianWeightedAverage,
 }
 DEFAULT_MEMBERS = ("AutoSelect", "DawidSkene", "OneCoinDawidSkene")
 

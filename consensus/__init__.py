@@ -9,6 +9,7 @@ intervals; :func:`needs_more_answers` is the dynamic-overlap rule; :func:`fleiss
 from consensus.agreement import fleiss_kappa, krippendorff_alpha
 from consensus.auto import AutoLogLinearDawidSkene
 from consensus.base import Aggregator, encode_gold
+from consensus.bwa import BayesianWeightedAverage
 from consensus.committee import Committee
 from consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
 from consensus.loglinear import LogLinearDawidSkene
@@ -26,6 +27,7 @@ __all__ = [
     "AnswerMatrix",
     "AutoLogLinearDawidSkene",
     "AutoSelect",
+    "BayesianWeightedAverage",
     "Committee",
     "DawidSkene",
     "LogLinearDawidSkene",

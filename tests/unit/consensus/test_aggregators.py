@@ -10,6 +10,7 @@ from consensus import (
     Aggregator,
     AnswerMatrix,
     AutoSelect,
+    BayesianWeightedAverage,
     DawidSkene,
     LogLinearDawidSkene,
     MajorityVote,
@@ -23,11 +24,12 @@ from .conftest import simulate
 
 ALL: list[Callable[[], Aggregator]] = [
     MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy,
-    LogLinearDawidSkene, MACE, AutoSelect,
+    LogLinearDawidSkene, MACE, BayesianWeightedAverage, AutoSelect,
     default_aggregator,
 ]
-IDS = ["mv", "wmv", "ds", "ocds", "mme", "llds", "mace", "auto", "default"]
-EM = [DawidSkene, OneCoinDawidSkene, MinimaxEntropy, LogLinearDawidSkene, MACE]
+IDS = ["mv", "wmv", "ds", "ocds", "mme", "llds", "mace", "bwa", "auto", "default"]
+EM = [DawidSkene, OneCoinDawidSkene, MinimaxEntropy, LogLinearDawidSkene, MACE,
+      BayesianWeightedAverage]
 
 
 @pytest.mark.parametrize("make", ALL, ids=IDS)
@@ -44,7 +46,7 @@ def test_recovers_truth_on_a_good_crowd(make: Callable[[], Aggregator]) -> None:
 @pytest.mark.parametrize(
     "make",
     [WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy, LogLinearDawidSkene,
-     MACE],
+     MACE, BayesianWeightedAverage],
 )
 def test_models_beat_majority_when_spammers_dominate(make: Callable[[], Aggregator]) -> None:
     # 3 experts + 6 uniform spammers on every task: votes mislead, skill models do not

@@ -12,6 +12,7 @@ from consensus import (
     MACE,
     Aggregator,
     AnswerMatrix,
+    BayesianWeightedAverage,
     DawidSkene,
     LogLinearDawidSkene,
     MajorityVote,
@@ -22,7 +23,7 @@ from consensus import (
 
 ALL: list[Callable[[], Aggregator]] = [
     MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy,
-    LogLinearDawidSkene, MACE,
+    LogLinearDawidSkene, MACE, BayesianWeightedAverage,
 ]
 
 answers = st.lists(
