@@ -70,7 +70,8 @@ class ConsensusSettings(BaseModel):
         default="default",
         pattern=(
             "^(default|auto_select|majority_vote|weighted_majority_vote|dawid_skene"
-            "|one_coin_dawid_skene|minimax_entropy|loglinear_dawid_skene)$"
+            "|one_coin_dawid_skene|minimax_entropy|loglinear_dawid_skene"
+            "|bayesian_weighted_average)$"
         ),
     )
 

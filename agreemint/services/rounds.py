@@ -67,6 +67,7 @@ AGGREGATORS: dict[str, Callable[[], consensus.Aggregator]] = {
     "one_coin_dawid_skene": consensus.OneCoinDawidSkene,
     "minimax_entropy": consensus.MinimaxEntropy,
     "loglinear_dawid_skene": consensus.LogLinearDawidSkene,
+    "bayesian_weighted_average": consensus.BayesianWeightedAverage,
 }
 
 

@@ -6,10 +6,12 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 import consensus
 from agreemint.runtime import Services
+from agreemint.services.rounds import AGGREGATORS
 from agreemint.store.models import AuditEntry, ConsensusRound, Item, RoundResult, WorkerQuality
 from tests.factories import make_campaign, make_workers
 
@@ -159,3 +161,29 @@ async def test_each_round_warm_starts_from_the_campaigns_previous_fit(services: 
         await answer(services, w.telegram_id, w.id, {})
     assert await services.rounds.run(cid) is not None
     assert seen[0] is None and isinstance(seen[1], Spy) and seen[1] is not seen[0]
+
+
+@pytest.mark.parametrize("name", sorted(AGGREGATORS))
+async def test_every_aggregator_the_settings_accept_labels_a_round(
+    services: Services, name: str
+) -> None:
+    # CONSENSUS__AGGREGATOR accepts exactly these names (test_config checks): each must run
+    services.tasks._settings.gold_rate = 0.0
+    services.rounds._make_aggregator = AGGREGATORS[name]
+    await make_campaign(services, items=3, overlap=3)
+    good = await make_workers(services, 2)
+    [odd] = await make_workers(services, 1, start=5000)
+    truth = {"item 0": 0, "item 1": 1, "item 2": 2}
+    for w in good:
+        await answer(services, w.telegram_id, w.id, truth)
+    await answer(services, odd.telegram_id, odd.id, {"item 0": 1, "item 1": 1, "item 2": 2})
+    [summary] = await services.rounds.run_all()
+    assert summary.items_resolved == 3
+    async with services.sessionmaker() as s:
+        labels = {i.text: i.consensus_label for i in await s.scalars(select(Item))}
+        assert (labels["item 1"], labels["item 2"]) == ("dog", "bird")  # unanimous
+        # 2-1 on three items: MinimaxEntropy's per-item terms side with the odd worker here
+        assert labels["item 0"] in {"cat", "dog"}
+        [round_] = list(await s.scalars(select(ConsensusRound)))
+        made = AGGREGATORS[name]()
+        assert round_.aggregator.split(":")[0] == type(made).__name__
