@@ -24,15 +24,24 @@ async def answer(services: Services, worker_tg: int, worker_id: int, choose: dic
                                            choose.get(task.text or "", 0))
 
 
-async def test_round_labels_items_at_overlap_with_agreement(services: Services) -> None:
+TRUTH = {"item 0": 0, "item 1": 1, "item 2": 2}
+
+
+async def two_right_one_odd(services: Services) -> tuple[list[Any], Any]:
+    """Three items at overlap 3: two workers answer TRUTH, a third differs on item 0."""
     services.tasks._settings.gold_rate = 0.0
     await make_campaign(services, items=3, overlap=3)
     good = await make_workers(services, 2)
     [odd] = await make_workers(services, 1, start=5000)
-    truth = {"item 0": 0, "item 1": 1, "item 2": 2}
     for w in good:
-        await answer(services, w.telegram_id, w.id, truth)
+        await answer(services, w.telegram_id, w.id, TRUTH)
     await answer(services, odd.telegram_id, odd.id, {"item 0": 1, "item 1": 1, "item 2": 2})
+    return good, odd
+
+
+async def test_round_labels_items_at_overlap_with_agreement(services: Services) -> None:
+    good, odd = await two_right_one_odd(services)
+    truth = TRUTH
     [summary] = await services.rounds.run_all()
     assert summary.items_resolved == 3
     async with services.sessionmaker() as s:
@@ -168,15 +177,8 @@ async def test_every_aggregator_the_settings_accept_labels_a_round(
     services: Services, name: str
 ) -> None:
     # CONSENSUS__AGGREGATOR accepts exactly these names (test_config checks): each must run
-    services.tasks._settings.gold_rate = 0.0
     services.rounds._make_aggregator = AGGREGATORS[name]
-    await make_campaign(services, items=3, overlap=3)
-    good = await make_workers(services, 2)
-    [odd] = await make_workers(services, 1, start=5000)
-    truth = {"item 0": 0, "item 1": 1, "item 2": 2}
-    for w in good:
-        await answer(services, w.telegram_id, w.id, truth)
-    await answer(services, odd.telegram_id, odd.id, {"item 0": 1, "item 1": 1, "item 2": 2})
+    await two_right_one_odd(services)
     [summary] = await services.rounds.run_all()
     assert summary.items_resolved == 3
     async with services.sessionmaker() as s:

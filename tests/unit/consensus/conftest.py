@@ -58,3 +58,17 @@ def gold_accuracy(m: AnswerMatrix, labels: np.ndarray, gold: dict[str, str]) -> 
     decoded = m.decode_labels(labels)
     hits = [decoded[i] == gold[t] for i, t in enumerate(m.task_ids.tolist()) if t in gold]
     return float(np.mean(hits))
+
+
+def spammer_crowd(seed: int, n_tasks: int) -> tuple[AnswerMatrix, np.ndarray]:
+    """Three experts (90% right) and six uniform spammers answer every task, 3 labels; workers
+    are named ``expert0..2`` and ``spammer3..8``."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, n_tasks)
+    rows = []
+    for t in range(n_tasks):
+        for w in range(9):
+            expert = w < 3
+            lab = truth[t] if (expert and rng.random() < 0.9) else rng.integers(0, 3)
+            rows.append((t, f"{'expert' if expert else 'spammer'}{w}", int(lab)))
+    return AnswerMatrix.from_triples(*zip(*rows, strict=True)), truth

@@ -20,7 +20,7 @@ from consensus import (
     default_aggregator,
 )
 
-from .conftest import simulate
+from .conftest import simulate, spammer_crowd
 
 ALL: list[Callable[[], Aggregator]] = [
     MajorityVote, WeightedMajorityVote, DawidSkene, OneCoinDawidSkene, MinimaxEntropy,
@@ -50,15 +50,7 @@ def test_recovers_truth_on_a_good_crowd(make: Callable[[], Aggregator]) -> None:
 )
 def test_models_beat_majority_when_spammers_dominate(make: Callable[[], Aggregator]) -> None:
     # 3 experts + 6 uniform spammers on every task: votes mislead, skill models do not
-    rng = np.random.default_rng(5)
-    truth = rng.integers(0, 3, 400)
-    rows = []
-    for t in range(400):
-        for w in range(9):
-            expert = w < 3
-            lab = truth[t] if (expert and rng.random() < 0.9) else rng.integers(0, 3)
-            rows.append((t, w, int(lab)))
-    m = AnswerMatrix.from_triples(*zip(*rows, strict=True))
+    m, truth = spammer_crowd(5, 400)
     mv = (MajorityVote().fit_predict(m) == truth).mean()
     smart = (make().fit_predict(m) == truth).mean()
     assert smart > mv + 0.05

@@ -7,24 +7,11 @@ import pytest
 
 from consensus import AnswerMatrix, BayesianWeightedAverage, DawidSkene, MajorityVote
 
-from .conftest import simulate
-
-
-def spammer_crowd(seed: int) -> tuple[AnswerMatrix, np.ndarray]:
-    """Three experts (90% right) and six uniform spammers answer every one of 300 tasks."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, 3, 300)
-    rows = []
-    for t in range(300):
-        for w in range(9):
-            expert = w < 3
-            lab = truth[t] if (expert and rng.random() < 0.9) else rng.integers(0, 3)
-            rows.append((t, f"{'expert' if expert else 'spammer'}{w}", int(lab)))
-    return AnswerMatrix.from_triples(*zip(*rows, strict=True)), truth
+from .conftest import simulate, spammer_crowd
 
 
 def test_experts_get_more_precision_and_skill_than_spammers() -> None:
-    m, _ = spammer_crowd(11)
+    m, _ = spammer_crowd(11, 300)
     agg = BayesianWeightedAverage().fit(m)
     expert = np.array([str(w).startswith("expert") for w in m.worker_ids.tolist()])
     assert agg.precisions_.shape == (m.n_workers, m.n_labels)
