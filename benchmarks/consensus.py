@@ -6,8 +6,8 @@
 
 1. Accuracy on the gold tasks of every dataset in ``--datasets`` (default
    ``<repo>/../shared/datasets``), no gold used in fitting.
-   The default (Committee: the mean posterior of AutoSelect, DawidSkene and
-   OneCoinDawidSkene) uses no gold, but it was chosen among averages of our models with gold in
+   The default (Committee: two of AutoSelect, DawidSkene and OneCoinDawidSkene decide each
+   label) uses no gold, but it was chosen among averages of our models with gold in
    view, and so was the structure of its rich member, AutoSelect (per dataset, pooled log-linear
    Dawid–Skene — its prior strength λ picked by 5-fold cross-validated answer likelihood — or
    MinimaxEntropy at its paper's hyperparameters, whichever predicts held-out answers better).

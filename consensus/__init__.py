@@ -49,12 +49,12 @@ __all__ = [
 def default_aggregator() -> Aggregator:
     """The aggregator rounds use unless a campaign picks another (a fresh instance).
 
-    :class:`Committee`: the mean posterior of three differently structured models, so that no
-    one model's failure decides a label alone — :class:`AutoSelect` (per campaign, pooled
-    log-linear Dawid–Skene or minimax entropy by held-out answer likelihood; with gold for at
-    least 20 answered tasks, the model that labels the campaign's own gold best),
-    :class:`DawidSkene` and :class:`OneCoinDawidSkene`. The committee was chosen among averages
-    of our models with 13 datasets' gold in view, then run once on three unseen ones;
-    ``benchmarks/consensus.py`` and the README report both.
+    :class:`Committee`: three differently structured models, two of which decide each label, so
+    that no one model's failure decides a label alone — :class:`AutoSelect` (per campaign,
+    pooled log-linear Dawid–Skene or minimax entropy by held-out answer likelihood; with gold for
+    at least 20 answered tasks, the model that labels the campaign's own gold best),
+    :class:`DawidSkene` and :class:`OneCoinDawidSkene`. It was chosen with 13 datasets' gold in
+    view; run blind on three more it stayed within 0.3 point of crowd-kit's DawidSkene, on
+    AdultContent and Relevance it fell 1.8 and 2.2 points below (the README has every run).
     """
     return Committee()
