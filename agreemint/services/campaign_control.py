@@ -19,17 +19,11 @@ from agreemint.domain import CampaignStatus
 from agreemint.services.audit import audit
 from agreemint.services.campaign_access import ControlRefused, Viewer
 from agreemint.services.campaign_close import CampaignClosing, CloseResult
-from agreemint.services.campaign_views import (
-    RATE_WINDOW,
-    CampaignCard,
-    CampaignLine,
-    CampaignViews,
-    ChartData,
-)
+from agreemint.services.campaign_views import CampaignCard, CampaignLine, CampaignViews, ChartData
 from agreemint.store.models import Campaign
 
 __all__ = [
-    "MAX_EXTENSION", "RATE_WINDOW", "CampaignCard", "CampaignControl", "CampaignLine",
+    "MAX_EXTENSION", "CampaignCard", "CampaignControl", "CampaignLine",
     "ChartData", "CloseResult", "ControlRefused", "Viewer",
 ]
 

@@ -7,7 +7,9 @@ keeps gold from running out.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select
+from typing import Any
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agreemint.services.gold_views import Candidate, preview
@@ -15,30 +17,28 @@ from agreemint.services.standing import Purpose
 from agreemint.store.models import Answer, Campaign, Item
 
 
-def candidate_filters(campaign: Campaign,
-                      min_confidence: float) -> tuple[ColumnElement[bool], ...]:
-    return (Item.campaign_id == campaign.id, Item.is_gold.is_(False),
-            Item.resolved.is_(True), Item.consensus_label.is_not(None),
-            # An item that is or was gold (dropped by a manager) is not proposed again.
-            Item.gold_source.is_(None),
-            Item.confidence >= min_confidence)
-
-
-def unanimous(campaign: Campaign) -> tuple[ColumnElement[bool], ...]:
+def _qualifying(campaign: Campaign, min_confidence: float, *columns: Any) -> Select[Any]:
+    """`columns` of the campaign's candidate items, one row per item."""
     total = func.count(Answer.id)
     agree = func.count(Answer.id).filter(Answer.label == Item.consensus_label)
-    return (total == agree, total >= campaign.overlap)
+    return (
+        select(*columns)
+        .join(Answer, (Answer.item_id == Item.id) & (Answer.purpose == Purpose.TASK))
+        .where(Item.campaign_id == campaign.id, Item.is_gold.is_(False),
+               Item.resolved.is_(True), Item.consensus_label.is_not(None),
+               # An item that is or was gold (dropped by a manager) is not proposed again.
+               Item.gold_source.is_(None),
+               Item.confidence >= min_confidence)
+        .group_by(Item.id)
+        .having(total == agree, total >= campaign.overlap)
+    )
 
 
 async def promotion_candidates(session: AsyncSession, campaign: Campaign, min_confidence: float,
-                     limit: int) -> list[Candidate]:
+                               limit: int) -> list[Candidate]:
     """The most confident candidates of `campaign`, at most `limit`."""
     rows = (await session.execute(
-        select(Item, func.count(Answer.id))
-        .join(Answer, (Answer.item_id == Item.id) & (Answer.purpose == Purpose.TASK))
-        .where(*candidate_filters(campaign, min_confidence))
-        .group_by(Item.id)
-        .having(*unanimous(campaign))
+        _qualifying(campaign, min_confidence, Item, func.count(Answer.id))
         .order_by(Item.confidence.desc(), Item.id)
         .limit(limit))).all()
     return [Candidate(item.id, preview(item), str(item.consensus_label),
@@ -49,8 +49,5 @@ async def is_candidate(session: AsyncSession, item: Item, campaign: Campaign,
                        min_confidence: float) -> bool:
     """Whether `item` qualifies now (a stale button may name one that no longer does)."""
     sure = await session.scalar(
-        select(Item.id).join(Answer, (Answer.item_id == Item.id)
-                             & (Answer.purpose == Purpose.TASK))
-        .where(Item.id == item.id, *candidate_filters(campaign, min_confidence))
-        .group_by(Item.id).having(*unanimous(campaign)))
+        _qualifying(campaign, min_confidence, Item.id).where(Item.id == item.id))
     return sure is not None

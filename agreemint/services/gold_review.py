@@ -5,7 +5,7 @@ it, so the scheduler calls `flag_bad_gold` on this service). Resolved regular it
 confident and unanimous are promotion candidates (gold_candidates.py). A manager promotes them
 (gold does not run out), fixes a flagged key, keeps it or drops it.
 
-A manager acts on their own campaigns only, admins on all (the rule of campaign_control).
+A manager acts on their own campaigns only, admins on all (the rule of campaign_access).
 Every change is audited in its transaction.
 """
 
@@ -22,7 +22,7 @@ from agreemint.domain import canonical_label
 from agreemint.errors import AgreemintError, NotFound
 from agreemint.multiplier import QualityCurve
 from agreemint.services.audit import audit
-from agreemint.services.campaign_control import CampaignControl, Viewer
+from agreemint.services.campaign_access import CampaignAccess, Viewer
 from agreemint.services.gold_candidates import is_candidate, promotion_candidates
 from agreemint.services.gold_flags import GoldFlags
 from agreemint.services.gold_regrade import regrade_gold
@@ -38,8 +38,6 @@ __all__ = [
     "GoldOverview",
     "GoldRefused",
     "GoldReview",
-    "label_code",
-    "label_from_code",
 ]
 
 PROMOTED = "promoted"
@@ -56,8 +54,8 @@ class GoldReview(GoldFlags):
                  prior: tuple[float, float], curve: QualityCurve) -> None:
         super().__init__(sessionmaker, settings, prior)
         self._curve = curve  # rewards a fixed key releases are decided like any other
-        # Ownership is campaign_control's rule; reused, not restated (no chain needed for it).
-        self._control = CampaignControl(sessionmaker, None)
+        # Ownership is campaign_access's rule; reused, not restated (no chain needed for it).
+        self._access = CampaignAccess(sessionmaker, None)
 
     # -------------------------------------------------------------- reading
 
@@ -183,7 +181,7 @@ class GoldReview(GoldFlags):
     async def _campaign(self, session: AsyncSession, campaign_id: int,
                         viewer: Viewer | None) -> Campaign:
         if viewer is not None:
-            return await self._control._get(session, viewer, campaign_id)
+            return await self._access._get(session, viewer, campaign_id)
         campaign = await session.get(Campaign, campaign_id)
         if campaign is None:
             raise NotFound(f"Campaign {campaign_id} was not found.")
@@ -197,7 +195,7 @@ class GoldReview(GoldFlags):
         if item is None:
             raise missing
         try:
-            campaign = await self._control._get(session, by, item.campaign_id)
+            campaign = await self._access._get(session, by, item.campaign_id)
         except NotFound:
             raise missing from None
         return item, campaign

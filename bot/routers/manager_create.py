@@ -74,12 +74,10 @@ async def type_chosen(callback: CallbackQuery, callback_data: NewCb, state: FSMC
         await state.update_data(task_type=callback_data.value, labels=labels)
         await state.set_state(NewCampaign.overlap)
         await reply(callback, t.ASK_OVERLAP)
-    elif callback_data.value == TaskType.MULTIPLE_CHOICE:
-        await state.update_data(task_type=TaskType.MULTIPLE_CHOICE)
-        await state.set_state(NewCampaign.labels)
-        await reply(callback, t.ASK_LABELS)
     else:
-        await state.update_data(task_type=TaskType.SINGLE_CHOICE)
+        multiple = callback_data.value == TaskType.MULTIPLE_CHOICE
+        await state.update_data(
+            task_type=TaskType.MULTIPLE_CHOICE if multiple else TaskType.SINGLE_CHOICE)
         await state.set_state(NewCampaign.labels)
         await reply(callback, t.ASK_LABELS)
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 from html import escape
-from typing import Any
 
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from agreemint.domain import WorkerView
 from agreemint.errors import AgreemintError
-from agreemint.services.funding import FundingService, FundingState, NoChain
+from agreemint.services.funding import FundingService, FundingState, FundingView, NoChain
 from agreemint.services.roles import ADMIN
 from bot import create_texts as t
 from bot.routers.manager_create_steps import NewCb, inline_keyboard, reply
@@ -68,7 +67,7 @@ async def fund(
 
 
 async def _show_funding(
-    event: Message | CallbackQuery, view: Any, funding: FundingService
+    event: Message | CallbackQuery, view: FundingView, funding: FundingService
 ) -> None:
     waiting = view.state == FundingState.AWAITING_DEPOSIT
     await reply(event, t.funding(view, funding.symbol),
