@@ -36,7 +36,6 @@ from agreemint.errors import AgreemintError, InvalidInput, NotFound
 from agreemint.money import MICRO_TO_WEI
 from agreemint.multiplier import MULTIPLIER_SCALE, QualityCurve
 from agreemint.services.audit import audit
-from agreemint.services.gold_budget import budget_slots
 from agreemint.services.rewards import ledger_totals
 from agreemint.services.settlement import SettlementService
 from agreemint.store.engine import SessionMaker
@@ -169,7 +168,7 @@ class FundingService:
                 raise NotYourCampaign()
             items = int(await s.scalar(select(func.count()).select_from(Item)
                                        .where(Item.campaign_id == campaign_id)) or 0)
-            budget = self.budget(items, budget_slots(campaign), campaign.reward_rate_micro)
+            budget = self.budget(items, campaign.overlap_cap, campaign.reward_rate_micro)
             if budget <= 0:
                 raise InvalidInput("This campaign has no reward rate, so there is nothing to fund.")
             if campaign.budget_wei != budget:

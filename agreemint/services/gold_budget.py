@@ -75,17 +75,6 @@ def limited(campaign: Campaign) -> bool:
     return campaign.budget_wei > 0 and campaign.reward_rate_micro > 0
 
 
-def budget_slots(campaign: Campaign) -> int:
-    """Answers per item the budget pays for (`funding.campaign_budget`'s max overlap): the top
-    price is derived from it, so funding and this check must use the same number."""
-    return campaign.max_overlap or campaign.overlap
-
-
-def _cap(campaign: Campaign) -> int:
-    """The most answers a regular item can get: a gold item's own slots (pre-paid)."""
-    return max(budget_slots(campaign), campaign.overlap)
-
-
 def _holding() -> ColumnElement[bool]:
     """Assignments that hold a paid place: task answers and open tasks (not training)."""
     return and_(Assignment.purpose == Purpose.TASK, Assignment.status.in_(HOLDING))
@@ -105,7 +94,7 @@ async def affordable_gold(session: AsyncSession, campaign: Campaign,
         select(Assignment.item_id)
         .where(Assignment.item_id.in_(gold_ids), _holding())
         .group_by(Assignment.item_id)
-        .having(func.count() >= _cap(campaign))
+        .having(func.count() >= campaign.overlap_cap)
     )).all())
     if not full:
         return gold_ids
@@ -140,15 +129,16 @@ async def gold_room(session: AsyncSession, campaign: Campaign) -> GoldRoom | Non
     by item, the ledger by campaign, state and amount), so callers ask only when it matters."""
     if not limited(campaign):
         return None
-    slots = budget_slots(campaign)
-    cap = _cap(campaign)
-    items, regular, gold_items = (await session.execute(
+    # One slot per answer an item can get, the same number funding sized the budget with
+    # (`Campaign.overlap_cap`): the top price below depends on both agreeing.
+    cap = campaign.overlap_cap
+    items, regular = (await session.execute(
         select(func.count(), func.sum(case(
             (Item.is_gold.is_(True), 0),
             (Item.resolved.is_(True), Item.slots_taken),  # takes no new tasks
             (Item.slots_taken > cap, Item.slots_taken),  # a dropped gold item
             else_=cap,
-        )), func.sum(case((Item.is_gold.is_(True), 1), else_=0)))
+        )))
         .where(Item.campaign_id == campaign.id)
     )).one()
     # Per gold item: task answers plus open tasks (counted from the index by item), at least
@@ -161,12 +151,11 @@ async def gold_room(session: AsyncSession, campaign: Campaign) -> GoldRoom | Non
     groups = await ledger_groups(session, campaign.id, DECIDED)
     decided_wei = sum(amount * count for _status, amount, count in groups)
     decided = sum(count for _status, _amount, count in groups)
-    top = -(-campaign.budget_wei // max(1, int(items) * slots))  # rounded up: conservative
+    top = -(-campaign.budget_wei // max(1, int(items) * cap))  # rounded up: conservative
     units = int(regular or 0) + gold - decided
     return GoldRoom(
         budget_wei=campaign.budget_wei, committed_wei=decided_wei + units * top,
-        top_price_wei=top, gold_items=int(gold_items or 0),
-        gold_answers=gold_answers,
+        top_price_wei=top, gold_items=len(counts), gold_answers=gold_answers,
     )
 
 

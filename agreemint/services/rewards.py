@@ -100,7 +100,7 @@ async def ledger_groups(session: AsyncSession, campaign_id: int,
     """(status, amount in wei, entries) for each distinct amount of the campaign's entries in
     ``statuses``. Amounts are decimal text (see TokenAmount), so SQL cannot sum them: they come
     back grouped, the few distinct amounts the quality curve yields rather than one row per
-    answer (in the order of the (campaign, status, amount) index)."""
+    answer."""
     return [(str(status), int(amount), int(count)) for status, amount, count in (
         await session.execute(
             select(LedgerEntry.status, LedgerEntry.amount_wei, func.count())

@@ -86,6 +86,12 @@ class Campaign(Base):
     rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def overlap_cap(self) -> int:
+        """The most answers an item can get (`CampaignSpec.overlap_cap`): what the budget pays
+        for per item, and so what the paid-gold check prices against (services/gold_budget.py)."""
+        return max(self.overlap, self.max_overlap or 0)
+
 
 class Item(Base):
     __tablename__ = "items"
