@@ -209,8 +209,8 @@ async def test_racing_workers_never_take_more_gold_than_is_paid_for(
 
         monkeypatch.setattr(gold_budget, "_lock", together)
     tasks = await asyncio.gather(*(services.tasks.next_task(w.id) for w in racers))
-    texts = [t.text for t in tasks if t is not None]
-    assert texts.count("gold 0") == 1 and len(texts) == len(racers)
+    served = [t.text for t in tasks if t is not None]  # not `texts`: the bot module's name here
+    assert served.count("gold 0") == 1 and len(served) == len(racers)
     async with services.sessionmaker() as s:
         held = await s.scalar(select(func.count()).select_from(Assignment)
                               .join(Item, Item.id == Assignment.item_id)
