@@ -46,11 +46,6 @@ class CampaignSpec:
     training_questions: int | None = None
     training_pass: float | None = None
 
-    @property
-    def overlap_cap(self) -> int:
-        """The most answers an item can get; what the budget is sized for."""
-        return self.max_overlap if self.max_overlap is not None else self.overlap
-
     def check(self) -> None:
         """Raise InvalidInput listing every rule the spec breaks."""
         problems = []

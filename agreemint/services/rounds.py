@@ -184,7 +184,7 @@ class RoundService:
     ) -> list[int]:
         """Dynamic overlap: items the consensus is not sure of get one more answer (up to the
         campaign's max_overlap) instead of a label; returns the items to resolve now."""
-        ceiling = max(campaign.overlap, campaign.max_overlap or campaign.overlap)
+        ceiling = campaign.overlap_cap
         counts = np.array([inference.answers[i] for i in due])
         probas = np.array([[inference.confidence[i]] for i in due])
         more = consensus.needs_more_answers(probas, counts, campaign.target_confidence, ceiling)

@@ -88,8 +88,9 @@ class Campaign(Base):
 
     @property
     def overlap_cap(self) -> int:
-        """The most answers an item can get (`CampaignSpec.overlap_cap`): what the budget pays
-        for per item, and so what the paid-gold check prices against (services/gold_budget.py)."""
+        """The most answers an item can get: where dynamic overlap stops (services/rounds.py),
+        what the budget pays for per item, and so what the paid-gold check prices against
+        (services/gold_budget.py)."""
         return max(self.overlap, self.max_overlap or 0)
 
 
